@@ -1,0 +1,178 @@
+// Package schema owns trunkscope's ClickHouse schema: the versioned
+// migrations, and the column lists writers insert with, so table shape and
+// writers cannot drift apart.
+//
+// Every statement must run on ClickHouse server 18.16 and on chDB 26.7:
+// no DateTime64 (times are UInt64 microseconds beside a DateTime), no
+// toStartOfInterval, no window functions, no TTL, no Nullable where a
+// sentinel does. Version-dependent bits are rendered from store.Info.
+package schema
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/trunkscope/trunkscope/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DefaultDatabase is the database trunkscope's tables live in.
+const DefaultDatabase = "trunkscope"
+
+// Column lists, in insert order.
+var (
+	SIPEventColumns = []string{"event_id", "ts", "ts_us", "probe_id", "call_id", "src_ip", "src_port",
+		"dst_ip", "dst_port", "transport", "method", "status", "cseq", "raw"}
+	CDRColumns = []string{"call_id", "leg", "trunk", "direction", "probe_id", "caller", "callee",
+		"src_ip", "dst_ip", "start_time", "start_us", "ring_us", "answer_us", "end_us", "pdd_ms",
+		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "messages", "version"}
+	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
+		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
+)
+
+// Migration is one numbered schema step.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string // template source
+}
+
+// Migrations returns the embedded migrations in order.
+func Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("schema: migration file %s: name must start with a number and '_'", name)
+		}
+		b, err := fs.ReadFile(migrationFiles, path.Join("migrations", name))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), SQL: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version == ms[i-1].Version {
+			return nil, fmt.Errorf("schema: two migrations numbered %d", ms[i].Version)
+		}
+	}
+	return ms, nil
+}
+
+// params are what migration templates may use.
+type params struct {
+	DB string
+	// LowCardinalityString is LowCardinality(String) where the engine has it
+	// without experimental settings (19.x and later), else String.
+	LowCardinalityString string
+}
+
+// Render returns a migration's statements for an engine.
+func (m Migration) Render(db string, info store.Info) ([]string, error) {
+	p := params{DB: db, LowCardinalityString: "String"}
+	if info.Major >= 19 {
+		p.LowCardinalityString = "LowCardinality(String)"
+	}
+	t, err := template.New(m.Name).Option("missingkey=error").Parse(m.SQL)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %s: %w", m.Name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, p); err != nil {
+		return nil, fmt.Errorf("schema: %s: %w", m.Name, err)
+	}
+	var stmts []string
+	for _, s := range strings.Split(b.String(), ";\n") {
+		if s = stripComments(s); s != "" {
+			stmts = append(stmts, s)
+		}
+	}
+	return stmts, nil
+}
+
+func stripComments(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.TrimSuffix(strings.TrimSpace(strings.Join(keep, "\n")), ";")
+}
+
+// Migrate brings db up to the newest migration and returns the names of the
+// migrations it applied. It is idempotent: every statement is itself
+// idempotent (IF NOT EXISTS), so a migration interrupted half-way is simply
+// applied again, and applied versions are recorded only after success.
+func Migrate(ctx context.Context, st store.Store, db string) ([]string, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+		return nil, fmt.Errorf("schema: creating database %s: %w", db, err)
+	}
+	if err := st.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".schema_migrations "+
+		"(version UInt32, name String, checksum String, applied_at DateTime('UTC')) "+
+		"ENGINE = MergeTree ORDER BY version"); err != nil {
+		return nil, fmt.Errorf("schema: creating schema_migrations: %w", err)
+	}
+	done, err := Applied(ctx, st, db)
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	for _, m := range ms {
+		if _, ok := done[m.Version]; ok {
+			continue
+		}
+		stmts, err := m.Render(db, st.Info())
+		if err != nil {
+			return applied, err
+		}
+		for _, s := range stmts {
+			if err := st.Exec(ctx, s); err != nil {
+				return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
+			}
+		}
+		sum := sha256.Sum256([]byte(m.SQL))
+		rec := []any{uint32(m.Version), m.Name, fmt.Sprintf("%x", sum[:8]), time.Now()}
+		if err := st.Insert(ctx, db+".schema_migrations", []string{"version", "name", "checksum", "applied_at"}, [][]any{rec}); err != nil {
+			return applied, fmt.Errorf("schema: recording migration %s: %w", m.Name, err)
+		}
+		applied = append(applied, m.Name)
+	}
+	return applied, nil
+}
+
+// Applied returns the applied migration versions and names.
+func Applied(ctx context.Context, st store.Store, db string) (map[int]string, error) {
+	r, err := st.Query(ctx, "SELECT DISTINCT version, name FROM "+db+".schema_migrations ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("schema: reading applied migrations: %w", err)
+	}
+	done := make(map[int]string, len(r.Data))
+	for i := range r.Data {
+		done[int(r.Int(i, "version"))] = r.String(i, "name")
+	}
+	return done, r.Err()
+}
