@@ -1,0 +1,116 @@
+// Package bus moves events between trunkscope's roles over Kafka: the
+// embedded broker (franz-go's kfake, in-process, persisted under the data
+// directory), topic setup, a batching producer and a consumer-group reader,
+// both on segmentio/kafka-go so that the embedded broker and a real Apache
+// Kafka cluster are driven by the same client code.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Topics names the event topics.
+type Topics struct {
+	SIP string `yaml:"sip"`
+}
+
+// DefaultTopics are the topic names used when the config names none.
+func DefaultTopics() Topics {
+	return Topics{SIP: "trunkscope.sip"}
+}
+
+// All lists every topic.
+func (t Topics) All() []string { return []string{t.SIP} }
+
+// EnsureTopics creates the topics that do not exist yet. Existing topics are
+// left as they are (their partition count is not changed).
+func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions, replication int) error {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replication})
+	}
+	resp, err := c.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("bus: creating topics on %v: %w", brokers, err)
+	}
+	for t, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("bus: creating topic %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// EndOffsets returns, per partition of topic, the offset the next message
+// will get (the high watermark).
+func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]int64, error) {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("bus: metadata of %s: %w", topic, err)
+	}
+	var reqs []kafka.OffsetRequest
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("bus: metadata of %s: %w", topic, t.Error)
+		}
+		for _, p := range t.Partitions {
+			reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+		}
+	}
+	resp, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("bus: end offsets of %s: %w", topic, err)
+	}
+	out := make(map[int]int64)
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("bus: end offset of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.LastOffset
+	}
+	return out, nil
+}
+
+// CommittedOffsets returns the group's committed offsets for topic's
+// partitions (-1 where nothing is committed).
+func CommittedOffsets(ctx context.Context, brokers []string, group, topic string, partitions []int) (map[int]int64, error) {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
+	if err != nil {
+		return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, err)
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, resp.Error)
+	}
+	out := make(map[int]int64)
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("bus: committed offset of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out, nil
+}
+
+// Ping checks that a broker answers.
+func Ping(ctx context.Context, brokers []string) error {
+	var d net.Dialer
+	var last error
+	for _, b := range brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		last = err
+	}
+	return fmt.Errorf("bus: no broker of %v answers: %w", brokers, last)
+}

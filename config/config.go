@@ -1,0 +1,240 @@
+// Package config loads trunkscope's YAML configuration. Parsing is strict
+// (unknown keys are errors); every section starts from its default and is
+// validated with messages that name the field. The loaded *Config is passed
+// down explicitly; there is no global configuration.
+package config
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed defaults
+var defaults embed.FS
+
+// Config is the whole configuration.
+type Config struct {
+	ProbeID    string     `yaml:"probe_id"`
+	Kafka      Kafka      `yaml:"kafka"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Collector  Collector  `yaml:"collector"`
+	Trunks     []Trunk    `yaml:"trunks"`
+	Decks      []Deck     `yaml:"decks"`
+
+	// files resolves deck file names: the config file's directory, or the
+	// embedded defaults.
+	files fs.FS
+	// Source names where the configuration came from, for logs.
+	Source string `yaml:"-"`
+}
+
+// Kafka selects the broker. No brokers means the embedded one.
+type Kafka struct {
+	Brokers     []string `yaml:"brokers"`
+	Partitions  int      `yaml:"partitions"`
+	Replication int      `yaml:"replication"`
+	Group       string   `yaml:"group"`
+	Topics      Topics   `yaml:"topics"`
+}
+
+// Topics names the event topics.
+type Topics struct {
+	SIP string `yaml:"sip"`
+}
+
+// ClickHouse selects the store. No addresses means embedded chDB.
+type ClickHouse struct {
+	Addrs    []string `yaml:"addrs"`
+	Database string   `yaml:"database"`
+	User     string   `yaml:"user"`
+	Password string   `yaml:"password"`
+}
+
+// Collector tunes CDR building.
+type Collector struct {
+	BatchSize     int           `yaml:"batch_size"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	InviteTimeout time.Duration `yaml:"invite_timeout"`
+	MaxDuration   time.Duration `yaml:"max_duration"`
+	Linger        time.Duration `yaml:"linger"`
+}
+
+// Trunk is a carrier or customer interconnect, recognised by the remote
+// side's addresses and ports.
+type Trunk struct {
+	Name      string   `yaml:"name"`
+	Addresses []string `yaml:"addresses"` // CIDRs or single addresses
+	Ports     []uint16 `yaml:"ports"`     // empty: any port
+	Channels  int      `yaml:"channels"`
+	Deck      string   `yaml:"deck"`
+
+	Prefixes []netip.Prefix `yaml:"-"`
+}
+
+// Deck is a rate deck file.
+type Deck struct {
+	Name     string `yaml:"name"`
+	File     string `yaml:"file"`
+	Currency string `yaml:"currency"`
+	Decimals *int   `yaml:"decimals"`
+	Rounding string `yaml:"rounding"`
+}
+
+// Default returns the built-in configuration.
+func Default() *Config {
+	b, err := defaults.ReadFile("defaults/trunkscope.yml")
+	if err != nil {
+		panic(fmt.Sprintf("config: embedded defaults missing: %v", err)) // a build defect
+	}
+	sub, _ := fs.Sub(defaults, "defaults")
+	c, err := parse(b, sub)
+	if err != nil {
+		panic(fmt.Sprintf("config: embedded defaults invalid: %v", err)) // a build defect
+	}
+	c.Source = "built-in defaults"
+	return c
+}
+
+// DefaultYAML returns the built-in configuration file's text.
+func DefaultYAML() []byte {
+	b, _ := defaults.ReadFile("defaults/trunkscope.yml")
+	return b
+}
+
+// Load reads the file at path; an empty path gives the built-in defaults.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := parse(b, os.DirFS(filepath.Dir(path)))
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	c.Source = path
+	return c, nil
+}
+
+func parse(b []byte, files fs.FS) (*Config, error) {
+	c := &Config{
+		ProbeID:    "probe-1",
+		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip"}},
+		ClickHouse: ClickHouse{Database: "trunkscope"},
+		Collector: Collector{BatchSize: 5000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second,
+			MaxDuration: 4 * time.Hour, Linger: 32 * time.Second},
+		files: files,
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if c.ProbeID == "" {
+		return fmt.Errorf("probe_id is empty")
+	}
+	if c.Kafka.Partitions < 1 {
+		return fmt.Errorf("kafka.partitions: %d, must be at least 1", c.Kafka.Partitions)
+	}
+	if c.Kafka.Replication < 1 {
+		return fmt.Errorf("kafka.replication: %d, must be at least 1", c.Kafka.Replication)
+	}
+	if c.Kafka.Group == "" || c.Kafka.Topics.SIP == "" {
+		return fmt.Errorf("kafka: group and topics.sip must be set")
+	}
+	if c.ClickHouse.Database == "" || strings.ContainsAny(c.ClickHouse.Database, "`'\" .;") {
+		return fmt.Errorf("clickhouse.database: %q is not a plain database name", c.ClickHouse.Database)
+	}
+	col := c.Collector
+	if col.BatchSize < 1 || col.FlushInterval <= 0 || col.InviteTimeout <= 0 || col.MaxDuration <= 0 || col.Linger < 0 {
+		return fmt.Errorf("collector: batch_size, flush_interval, invite_timeout and max_duration must be positive")
+	}
+	decks := map[string]bool{}
+	for i, d := range c.Decks {
+		if d.Name == "" {
+			return fmt.Errorf("decks[%d]: name is empty", i)
+		}
+		if decks[d.Name] {
+			return fmt.Errorf("decks[%d]: duplicate deck %q", i, d.Name)
+		}
+		if d.File == "" {
+			return fmt.Errorf("deck %q: file is empty", d.Name)
+		}
+		decks[d.Name] = true
+	}
+	names := map[string]bool{}
+	for i := range c.Trunks {
+		t := &c.Trunks[i]
+		if t.Name == "" {
+			return fmt.Errorf("trunks[%d]: name is empty", i)
+		}
+		if names[t.Name] {
+			return fmt.Errorf("trunks[%d]: duplicate trunk %q", i, t.Name)
+		}
+		names[t.Name] = true
+		if len(t.Addresses) == 0 {
+			return fmt.Errorf("trunk %q: addresses is empty", t.Name)
+		}
+		t.Prefixes = t.Prefixes[:0]
+		for _, a := range t.Addresses {
+			p, err := parsePrefix(a)
+			if err != nil {
+				return fmt.Errorf("trunk %q: address %q: %w", t.Name, a, err)
+			}
+			t.Prefixes = append(t.Prefixes, p)
+		}
+		if t.Channels < 0 {
+			return fmt.Errorf("trunk %q: channels %d is negative", t.Name, t.Channels)
+		}
+		if t.Deck != "" && !decks[t.Deck] {
+			return fmt.Errorf("trunk %q: deck %q is not defined under decks", t.Name, t.Deck)
+		}
+	}
+	return nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// OpenDeck opens a deck's file: relative names are resolved against the
+// config file's directory (or the built-in defaults).
+func (c *Config) OpenDeck(d Deck) (io.ReadCloser, error) {
+	if filepath.IsAbs(d.File) {
+		return os.Open(d.File)
+	}
+	f, err := c.files.Open(filepath.ToSlash(d.File))
+	if err != nil {
+		return nil, fmt.Errorf("config: deck %q: %w", d.Name, err)
+	}
+	return f, nil
+}
+
+// Embedded reports whether the embedded broker and store are used.
+func (c *Config) Embedded() (broker, store bool) {
+	return len(c.Kafka.Brokers) == 0, len(c.ClickHouse.Addrs) == 0
+}
