@@ -87,10 +87,17 @@ func CommittedOffsets(ctx context.Context, brokers []string, group, topic string
 	if err != nil {
 		return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, err)
 	}
+	out := make(map[int]int64)
+	if errors.Is(resp.Error, kafka.GroupIdNotFound) {
+		// A group that never committed: nothing is committed anywhere.
+		for _, p := range partitions {
+			out[p] = -1
+		}
+		return out, nil
+	}
 	if resp.Error != nil {
 		return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, resp.Error)
 	}
-	out := make(map[int]int64)
 	for _, p := range resp.Topics[topic] {
 		if p.Error != nil {
 			return nil, fmt.Errorf("bus: committed offset of %s/%d: %w", topic, p.Partition, p.Error)

@@ -37,10 +37,23 @@ func NewConsumer(brokers []string, group string, topics []string) (*Consumer, er
 	return &Consumer{r: r}, nil
 }
 
-// Fetch returns the next message. Its Key and Value stay valid after the
-// next Fetch (kafka-go allocates them per message).
-func (c *Consumer) Fetch(ctx context.Context) (kafka.Message, error) {
-	return c.r.FetchMessage(ctx)
+// Record is one consumed message.
+type Record struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	Key       []byte
+	Value     []byte
+}
+
+// Fetch returns the next record. Its Key and Value stay valid after the next
+// Fetch (kafka-go allocates them per message).
+func (c *Consumer) Fetch(ctx context.Context) (Record, error) {
+	m, err := c.r.FetchMessage(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value}, nil
 }
 
 // CommitOffset records that every message of topic/partition before next has

@@ -37,7 +37,7 @@ var (
 		"dst_ip", "dst_port", "transport", "method", "status", "cseq", "raw"}
 	CDRColumns = []string{"call_id", "leg", "trunk", "direction", "probe_id", "caller", "callee",
 		"src_ip", "dst_ip", "start_time", "start_us", "ring_us", "answer_us", "end_us", "pdd_ms",
-		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "messages", "version"}
+		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "version"}
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
 		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
 )

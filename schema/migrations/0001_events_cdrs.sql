@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.cdrs (
     final_code  UInt16,
     hangup_by   String,
     flags       String,
-    messages    UInt32,
     version     UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(start_time)

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trunkscope/trunkscope/collector"
+	"github.com/trunkscope/trunkscope/config"
+)
+
+func cmdCDR(e *env, args []string) error {
+	if len(args) == 0 || (args[0] != "export" && args[0] != "--help" && args[0] != "-h") {
+		return usagef("usage: trunkscope cdr export [flags]")
+	}
+	if args[0] != "export" {
+		args = append([]string{"--help"}, args[1:]...)
+	} else {
+		args = args[1:]
+	}
+	fs := flagSet(e, "cdr export", "[flags]", `Writes CDRs started in [--from, --to) with their rated cost to stdout, ordered by
+start time. Times are RFC 3339 (2026-01-05T09:00:00Z) or dates (2026-01-05, UTC).`)
+	var c common
+	c.register(fs)
+	from := fs.String("from", "", "start of the range (inclusive); default: the beginning")
+	to := fs.String("to", "", "end of the range (exclusive); default: no end")
+	format := fs.String("format", "csv", "csv or jsonl")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	f, err := parseTime(*from, time.Unix(0, 0))
+	if err != nil {
+		return usagef("--from: %v", err)
+	}
+	t, err := parseTime(*to, time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return usagef("--to: %v", err)
+	}
+	if *format != "csv" && *format != "jsonl" {
+		return usagef("--format %q: want csv or jsonl", *format)
+	}
+	cfg, err := config.Load(c.config)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	s, err := openStack(ctx, cfg, c.data, false, e.log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	w := bufio.NewWriterSize(e.stdout, 1<<16)
+	n, err := collector.Export(ctx, s.st, s.db(), f, t, *format, w)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	e.log.Debug("exported", "cdrs", n)
+	return nil
+}
+
+func parseTime(s string, def time.Time) (time.Time, error) {
+	if s == "" {
+		return def, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (use 2026-01-05 or 2026-01-05T09:00:00Z)", s)
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/trunkscope/trunkscope/bus"
+	"github.com/trunkscope/trunkscope/collector"
+	"github.com/trunkscope/trunkscope/config"
+	"github.com/trunkscope/trunkscope/schema"
+	"github.com/trunkscope/trunkscope/store"
+	"github.com/trunkscope/trunkscope/store/chdb"
+	"github.com/trunkscope/trunkscope/store/chserver"
+)
+
+// stack is the engines one process uses: a broker (embedded or external)
+// and a store (embedded chDB or a ClickHouse server).
+type stack struct {
+	cfg     *config.Config
+	dir     string
+	lock    *os.File
+	broker  *bus.Embedded
+	brokers []string
+	st      store.Store
+	log     *slog.Logger
+}
+
+// openStack starts or connects to the engines. withBroker is false for
+// commands that only read the store.
+func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker bool, log *slog.Logger) (s *stack, err error) {
+	s = &stack{cfg: cfg, dir: dir, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	embBroker, embStore := cfg.Embedded()
+	if (withBroker && embBroker) || embStore {
+		if s.lock, err = lockDataDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	if embStore {
+		// Fail before starting anything else when the library is missing:
+		// the message says how to install it.
+		if _, err := chdb.LibPath(); err != nil {
+			return nil, err
+		}
+		if s.st, err = store.OpenEmbedded(filepath.Join(dir, "clickhouse")); err != nil {
+			return nil, err
+		}
+	} else {
+		o := chserver.Options{Addrs: cfg.ClickHouse.Addrs, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password}
+		if s.st, err = chserver.Open(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := schema.Migrate(ctx, s.st, cfg.ClickHouse.Database); err != nil {
+		return nil, err
+	}
+	if !withBroker {
+		return s, nil
+	}
+	if embBroker {
+		if s.broker, err = bus.StartEmbedded(filepath.Join(dir, "kafka"), log); err != nil {
+			return nil, err
+		}
+		s.brokers = s.broker.Addrs()
+	} else {
+		s.brokers = cfg.Kafka.Brokers
+		if err := bus.Ping(ctx, s.brokers); err != nil {
+			return nil, err
+		}
+	}
+	if err := bus.EnsureTopics(ctx, s.brokers, s.topics().All(), cfg.Kafka.Partitions, cfg.Kafka.Replication); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *stack) topics() bus.Topics { return bus.Topics{SIP: s.cfg.Kafka.Topics.SIP} }
+
+func (s *stack) db() string { return s.cfg.ClickHouse.Database }
+
+// newCollector builds a collector consuming the group's SIP topic.
+func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
+	pricing, err := collector.LoadPricing(s.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cons, err := bus.NewConsumer(s.brokers, s.cfg.Kafka.Group, s.topics().All())
+	if err != nil {
+		return nil, nil, err
+	}
+	cc := s.cfg.Collector
+	o := collector.Options{
+		Database:      s.db(),
+		BatchSize:     cc.BatchSize,
+		FlushInterval: cc.FlushInterval,
+		Timers:        collector.Timers{Invite: cc.InviteTimeout, MaxDuration: cc.MaxDuration, Linger: cc.Linger},
+		Logger:        s.log,
+		BeforeStore:   failpoint("collector-before-store"),
+	}
+	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks), pricing), cons, nil
+}
+
+// pendingEnds returns, per partition, the end offset the group has not yet
+// committed up to: what a drain must still read.
+func (s *stack) pendingEnds(ctx context.Context) (map[int]int64, error) {
+	topic := s.topics().SIP
+	ends, err := bus.EndOffsets(ctx, s.brokers, topic)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]int, 0, len(ends))
+	for p := range ends {
+		parts = append(parts, p)
+	}
+	committed, err := bus.CommittedOffsets(ctx, s.brokers, s.cfg.Kafka.Group, topic, parts)
+	if err != nil {
+		return nil, err
+	}
+	pending := map[int]int64{}
+	for p, end := range ends {
+		if committed[p] < end {
+			pending[p] = end
+		}
+	}
+	return pending, nil
+}
+
+func (s *stack) Close() error {
+	var errs []error
+	if s.broker != nil {
+		s.broker.Close()
+	}
+	if s.st != nil {
+		errs = append(errs, s.st.Close())
+	}
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// failpoint returns a hook that kills the process with SIGKILL when
+// TRUNKSCOPE_FAILPOINT names it: the crash-recovery tests use it to die at
+// an exact point (here, after events are published and before they are
+// stored). Unset, it does nothing.
+func failpoint(name string) func() {
+	if os.Getenv("TRUNKSCOPE_FAILPOINT") != name {
+		return nil
+	}
+	return func() {
+		fmt.Fprintf(os.Stderr, "trunkscope: failpoint %s: killing process\n", name)
+		p, _ := os.FindProcess(os.Getpid())
+		p.Kill()
+		select {}
+	}
+}

@@ -1,0 +1,277 @@
+// Package collector turns SIP events into call legs and CDRs, rates them and
+// stores them, committing Kafka offsets only once their effects are stored.
+//
+// Delivery is at least once; the stored effect is exactly once because every
+// row written is keyed by what it describes (event ID, Call-ID and leg) and
+// readers take the latest version with FINAL: a redelivered event, a
+// replayed capture or a crash between store and commit rewrites the same
+// rows instead of adding new ones.
+package collector
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trunkscope/trunkscope/bus"
+	"github.com/trunkscope/trunkscope/event"
+	"github.com/trunkscope/trunkscope/schema"
+	"github.com/trunkscope/trunkscope/store"
+)
+
+// Source is where the collector reads events: a consumer-group member.
+type Source interface {
+	Fetch(ctx context.Context) (bus.Record, error)
+	CommitOffset(ctx context.Context, topic string, partition int, next int64) error
+}
+
+// Options configure a Collector.
+type Options struct {
+	Database      string
+	BatchSize     int           // events per store batch
+	FlushInterval time.Duration // longest a consumed event waits to be stored
+	Timers        Timers
+	// BeforeStore, when set, runs before every batch is written; tests use
+	// it to crash the process between publish and store.
+	BeforeStore func()
+	Logger      *slog.Logger
+}
+
+// Collector is one consumer-group member's CDR pipeline.
+type Collector struct {
+	o       Options
+	src     Source
+	st      store.Store
+	pricing *Pricing
+	tracker *Tracker
+	log     *slog.Logger
+
+	pending   [][]any // sip_events rows
+	topic     string
+	lastFlush time.Time
+	stats     Stats
+}
+
+// Stats are the collector's counters, safe to read while it runs.
+type Stats struct {
+	Consumed, DecodeErrors, StoredEvents, StoredCDRs, Rated, Unrated atomic.Int64
+}
+
+// New returns a collector reading src and writing st.
+func New(o Options, src Source, st store.Store, trunks *Trunks, pricing *Pricing) *Collector {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Database == "" {
+		o.Database = schema.DefaultDatabase
+	}
+	return &Collector{
+		o: o, src: src, st: st, pricing: pricing,
+		tracker: NewTracker(o.Timers, trunks),
+		log:     o.Logger.With("component", "collector"),
+	}
+}
+
+// Stats returns the live counters.
+func (c *Collector) Stats() *Stats { return &c.stats }
+
+// Tracker exposes the dialog counters (read them only after Run or Drain
+// returned).
+func (c *Collector) Tracker() *Tracker { return c.tracker }
+
+type fetched struct {
+	rec bus.Record
+	err error
+}
+
+// fetch runs the source in its own goroutine so the loop can flush on time
+// while no events arrive.
+func (c *Collector) fetch(ctx context.Context, wg *sync.WaitGroup) <-chan fetched {
+	ch := make(chan fetched, 1024)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(ch)
+		for {
+			rec, err := c.src.Fetch(ctx)
+			select {
+			case ch <- fetched{rec, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// Run consumes until ctx is cancelled, then stores what it has and commits.
+// Live, idle partitions' clocks follow wall time so calls still time out.
+func (c *Collector) Run(ctx context.Context) error {
+	return c.loop(ctx, nil)
+}
+
+// Drain consumes until every partition has been read up to ends (the
+// offsets after the last event of a finished input, e.g. a replayed
+// capture), closes every dialog still open as the input has ended, stores
+// everything and commits.
+func (c *Collector) Drain(ctx context.Context, ends map[int]int64) error {
+	if ends == nil {
+		ends = map[int]int64{}
+	}
+	return c.loop(ctx, ends)
+}
+
+func (c *Collector) loop(ctx context.Context, ends map[int]int64) error {
+	fctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	events := c.fetch(fctx, &wg)
+	tick := time.NewTicker(c.o.FlushInterval)
+	defer tick.Stop()
+	c.lastFlush = time.Now()
+	lastEvent := time.Now()
+	var ev event.SIP
+	for {
+		if ends != nil && c.reached(ends) {
+			c.tracker.CloseAll()
+			return c.flush(context.WithoutCancel(ctx))
+		}
+		select {
+		case <-ctx.Done():
+			if err := c.flush(context.WithoutCancel(ctx)); err != nil {
+				return err
+			}
+			return ctx.Err()
+		case <-tick.C:
+			if ends == nil {
+				if idle := time.Since(lastEvent); idle >= c.o.FlushInterval {
+					c.tracker.AdvanceIdle(c.o.FlushInterval)
+				}
+			}
+			if err := c.flush(ctx); err != nil {
+				return err
+			}
+		case f, ok := <-events:
+			if !ok {
+				return c.flush(context.WithoutCancel(ctx))
+			}
+			if f.err != nil {
+				if ferr := c.flush(context.WithoutCancel(ctx)); ferr != nil {
+					return errors.Join(f.err, ferr)
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("collector: reading events: %w", f.err)
+			}
+			lastEvent = time.Now()
+			c.consume(f.rec, &ev)
+			if len(c.pending) >= c.o.BatchSize {
+				if err := c.flush(ctx); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (c *Collector) reached(ends map[int]int64) bool {
+	for p, end := range ends {
+		if end <= 0 {
+			continue
+		}
+		pt := c.tracker.parts[p]
+		if pt == nil || pt.lastOffset+1 < end {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Collector) consume(rec bus.Record, ev *event.SIP) {
+	c.stats.Consumed.Add(1)
+	c.topic = rec.Topic
+	if err := event.DecodeSIP(rec.Value, ev); err != nil {
+		// A record we cannot read is counted and skipped: it must not stop
+		// the partition. It stays in Kafka for a fixed build to re-read.
+		c.stats.DecodeErrors.Add(1)
+		c.log.Warn("undecodable event skipped", "partition", rec.Partition, "offset", rec.Offset, "err", err)
+		pt := c.tracker.part(rec.Partition)
+		pt.lastOffset = max(pt.lastOffset, rec.Offset)
+		return
+	}
+	c.tracker.Apply(rec.Partition, rec.Offset, ev)
+	c.pending = append(c.pending, sipRow(ev))
+}
+
+func sipRow(ev *event.SIP) []any {
+	return []any{hex.EncodeToString(ev.ID[:]), usTime(ev.TimeUS), uint64(ev.TimeUS), string(ev.ProbeID),
+		string(ev.CallID), ev.Src.Addr().String(), ev.Src.Port(), ev.Dst.Addr().String(), ev.Dst.Port(),
+		ev.Transport.String(), string(ev.Method), ev.Status, ev.CSeqNum, string(ev.Raw)}
+}
+
+func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// flush stores the pending events, the CDRs closed since the last flush and
+// their rated projections, then commits each partition up to the point a
+// restart would need to re-read from.
+func (c *Collector) flush(ctx context.Context) error {
+	cdrs := c.tracker.TakeCDRs()
+	if len(c.pending) == 0 && len(cdrs) == 0 && !c.commitDue() {
+		return nil
+	}
+	if c.o.BeforeStore != nil {
+		c.o.BeforeStore()
+	}
+	db := c.o.Database
+	start := time.Now()
+	if err := c.st.Insert(ctx, db+".sip_events", schema.SIPEventColumns, c.pending); err != nil {
+		c.tracker.out = append(cdrs, c.tracker.out...) // keep them for the retry
+		return fmt.Errorf("collector: storing %d events: %w", len(c.pending), err)
+	}
+	c.stats.StoredEvents.Add(int64(len(c.pending)))
+	c.pending = c.pending[:0]
+	rows := make([][]any, 0, len(cdrs))
+	var rated [][]any
+	for i := range cdrs {
+		rows = append(rows, cdrs[i].Row())
+		r, ok, err := c.pricing.Rate(&cdrs[i])
+		switch {
+		case !ok:
+		case err != nil:
+			c.stats.Unrated.Add(1)
+		default:
+			rated = append(rated, r.Row())
+		}
+	}
+	if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
+		c.tracker.out = append(cdrs, c.tracker.out...)
+		return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
+	}
+	c.stats.StoredCDRs.Add(int64(len(rows)))
+	if err := c.st.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
+		return fmt.Errorf("collector: storing %d rated CDRs: %w", len(rated), err)
+	}
+	c.stats.Rated.Add(int64(len(rated)))
+	for _, p := range c.tracker.Partitions() {
+		if next := c.tracker.CommitPoint(p); next >= 0 && c.topic != "" {
+			if err := c.src.CommitOffset(ctx, c.topic, p, next); err != nil {
+				return err
+			}
+		}
+	}
+	c.lastFlush = time.Now()
+	c.log.Debug("batch stored", "cdrs", len(rows), "rated", len(rated), "took", time.Since(start))
+	return nil
+}
+
+func (c *Collector) commitDue() bool { return time.Since(c.lastFlush) >= c.o.FlushInterval }

@@ -1,0 +1,391 @@
+package collector
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkscope/trunkscope/event"
+)
+
+// Timers bound how long the tracker waits, in event time.
+type Timers struct {
+	// Invite is how long an INVITE may go without a final response before
+	// the attempt ends as a timeout (RFC 3261 Timer B, 64*T1 = 32 s).
+	Invite time.Duration
+	// MaxDuration closes an answered call that never saw a BYE.
+	MaxDuration time.Duration
+	// Linger keeps a closed dialog so that retransmissions and late
+	// responses are recognised instead of looking like new calls.
+	Linger time.Duration
+}
+
+// dialog is the state of one call leg while its events arrive.
+type dialog struct {
+	cdr         CDR
+	partition   int
+	firstOffset int64
+	caller      netip.AddrPort // the INVITE's sender
+	attemptCSeq uint32
+	inviteUS    int64 // latest INVITE of the attempt (a challenge restarts Timer B)
+	finalUS     int64
+	lastUS      int64
+	challenged  bool
+	cancelled   bool
+	byeEarly    bool
+	closed      bool
+	closedUS    int64
+}
+
+type partition struct {
+	dialogs    map[string]*dialog
+	nowUS      int64 // event-time watermark: the newest capture time seen
+	sweptUS    int64
+	lastOffset int64
+}
+
+// Tracker folds SIP events into dialogs and emits a CDR when a dialog
+// closes. It is pure state: no I/O, driven by the collector loop, with event
+// time (capture timestamps) as its clock so a replay decides exactly as live
+// traffic did. Calls are keyed by Call-ID, and a Call-ID's events arrive in
+// order on one partition, so each partition has its own dialogs and clock.
+type Tracker struct {
+	timers Timers
+	trunks *Trunks
+	parser *sip.Parser
+	parts  map[int]*partition
+	out    []CDR
+	Counts TrackerCounts
+}
+
+// TrackerCounts are the tracker's counters.
+type TrackerCounts struct {
+	Events, Invites, Retransmissions, ReInvites, Orphans, ParseErrors, NonCall int64
+	Opened, Closed, Evicted                                                    int64
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker(t Timers, trunks *Trunks) *Tracker {
+	return &Tracker{timers: t, trunks: trunks, parser: sip.NewParser(), parts: map[int]*partition{}}
+}
+
+func (t *Tracker) part(p int) *partition {
+	pt := t.parts[p]
+	if pt == nil {
+		pt = &partition{dialogs: map[string]*dialog{}, lastOffset: -1}
+		t.parts[p] = pt
+	}
+	return pt
+}
+
+// Open returns the number of dialogs not yet closed.
+func (t *Tracker) Open() int {
+	n := 0
+	for _, pt := range t.parts {
+		for _, d := range pt.dialogs {
+			if !d.closed {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Apply folds one event, consumed from partition p at offset, into its
+// dialog. Every rule is idempotent, so a redelivered event changes nothing.
+func (t *Tracker) Apply(p int, offset int64, ev *event.SIP) {
+	t.Counts.Events++
+	pt := t.part(p)
+	if offset > pt.lastOffset {
+		pt.lastOffset = offset
+	}
+	if ev.TimeUS > pt.nowUS {
+		pt.nowUS = ev.TimeUS
+	}
+	d := pt.dialogs[string(ev.CallID)]
+	if ev.IsRequest() {
+		switch string(ev.Method) {
+		case "INVITE":
+			t.invite(pt, p, offset, d, ev)
+		case "CANCEL":
+			if d != nil && !d.closed {
+				d.cancelled = true
+				d.touch(ev.TimeUS)
+			}
+		case "BYE":
+			t.bye(d, ev)
+		default:
+			if d == nil {
+				t.Counts.NonCall++ // REGISTER, OPTIONS, ACK of unseen calls...
+			} else if !d.closed {
+				d.lastUS = max(d.lastUS, ev.TimeUS)
+			}
+		}
+	} else {
+		t.response(d, ev)
+	}
+	if pt.nowUS-pt.sweptUS >= int64(time.Second/time.Microsecond) {
+		t.sweep(pt, false)
+	}
+}
+
+func (d *dialog) touch(ts int64) {
+	d.lastUS = max(d.lastUS, ts)
+	d.cdr.Version = uint64(max(int64(d.cdr.Version), ts))
+}
+
+func (t *Tracker) invite(pt *partition, p int, offset int64, d *dialog, ev *event.SIP) {
+	if d != nil {
+		switch {
+		case ev.CSeqNum == d.attemptCSeq:
+			t.Counts.Retransmissions++
+		case ev.CSeqNum > d.attemptCSeq && d.challenged && !d.closed && d.cdr.AnswerUS == 0:
+			// The INVITE re-sent with credentials after a 401/407: the same
+			// attempt goes on (DESIGN: a challenge is not a failed call).
+			d.attemptCSeq, d.challenged, d.cdr.FinalCode = ev.CSeqNum, false, 0
+			d.inviteUS = ev.TimeUS
+			d.touch(ev.TimeUS)
+		default:
+			t.Counts.ReInvites++
+			if !d.closed {
+				d.lastUS = max(d.lastUS, ev.TimeUS)
+			}
+		}
+		return
+	}
+	msg, err := t.parser.ParseSIP(ev.Raw)
+	if err != nil {
+		t.Counts.ParseErrors++
+		return
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		t.Counts.ParseErrors++
+		return
+	}
+	if to := req.To(); to != nil {
+		if _, has := to.Params.Get("tag"); has {
+			t.Counts.Orphans++ // a re-INVITE of a call whose start we never saw
+			return
+		}
+	}
+	t.Counts.Invites++
+	t.Counts.Opened++
+	trunk, dir := t.trunks.Resolve(ev.Src, ev.Dst)
+	d = &dialog{
+		partition:   p,
+		firstOffset: offset,
+		caller:      ev.Src,
+		attemptCSeq: ev.CSeqNum,
+		inviteUS:    ev.TimeUS,
+		lastUS:      ev.TimeUS,
+		cdr: CDR{
+			CallID:    string(ev.CallID),
+			Trunk:     trunk,
+			Direction: dir,
+			ProbeID:   string(ev.ProbeID),
+			Callee:    req.Recipient.User,
+			SrcIP:     ev.Src.Addr().String(),
+			DstIP:     ev.Dst.Addr().String(),
+			StartUS:   ev.TimeUS,
+			Version:   uint64(ev.TimeUS),
+		},
+	}
+	if f := req.From(); f != nil {
+		d.cdr.Caller = f.Address.User
+	}
+	if d.cdr.Callee == "" {
+		if to := req.To(); to != nil {
+			d.cdr.Callee = to.Address.User
+		}
+	}
+	pt.dialogs[d.cdr.CallID] = d
+}
+
+func (t *Tracker) bye(d *dialog, ev *event.SIP) {
+	if d == nil {
+		t.Counts.Orphans++
+		return
+	}
+	if d.closed {
+		t.Counts.Retransmissions++
+		return
+	}
+	if ev.Src == d.caller || ev.Src.Addr() == d.caller.Addr() {
+		d.cdr.HangupBy = "caller"
+	} else {
+		d.cdr.HangupBy = "callee"
+	}
+	if d.cdr.AnswerUS == 0 {
+		d.byeEarly = true // an early dialog torn down before any 2xx
+	}
+	d.touch(ev.TimeUS)
+	t.close(d, ev.TimeUS)
+}
+
+func (t *Tracker) response(d *dialog, ev *event.SIP) {
+	if d == nil {
+		t.Counts.Orphans++
+		return
+	}
+	if string(ev.Method) != "INVITE" || ev.CSeqNum != d.attemptCSeq || d.closed {
+		if !d.closed {
+			d.lastUS = max(d.lastUS, ev.TimeUS)
+		}
+		return // responses to CANCEL, BYE, re-INVITEs; retransmissions after close
+	}
+	code := ev.Status
+	switch {
+	case code < 180:
+		// 100 Trying is hop-by-hop: it says nothing about the far end.
+		d.lastUS = max(d.lastUS, ev.TimeUS)
+	case code < 200:
+		if d.cdr.RingUS == 0 {
+			d.cdr.RingUS = ev.TimeUS
+			d.touch(ev.TimeUS)
+		}
+	case code < 300:
+		if d.cdr.AnswerUS == 0 {
+			d.cdr.AnswerUS = ev.TimeUS
+			d.cdr.FinalCode = code
+			d.touch(ev.TimeUS)
+		}
+	default:
+		if d.cdr.AnswerUS != 0 {
+			return // another fork failed after one answered
+		}
+		d.cdr.FinalCode, d.finalUS = code, ev.TimeUS
+		d.touch(ev.TimeUS)
+		if code == 401 || code == 407 {
+			d.challenged = true // wait for the re-sent INVITE
+			return
+		}
+		t.close(d, ev.TimeUS)
+	}
+}
+
+// close ends the dialog at endUS and emits its CDR.
+func (t *Tracker) close(d *dialog, endUS int64) {
+	d.closed, d.closedUS = true, d.lastUS
+	d.cdr.EndUS = endUS
+	t.Counts.Closed++
+	t.out = append(t.out, d.finish())
+}
+
+// finish derives the computed fields; the counting rules are in outcome.go.
+func (d *dialog) finish() CDR {
+	c := d.cdr
+	c.Flags = append([]string(nil), c.Flags...)
+	c.Outcome = classify(c.AnswerUS != 0, c.FinalCode, d.cancelled)
+	if d.byeEarly {
+		c.Outcome = Cancelled
+	}
+	switch {
+	case c.RingUS != 0:
+		c.PDDMs = (c.RingUS - c.StartUS) / 1000
+	case c.AnswerUS != 0:
+		c.PDDMs = (c.AnswerUS - c.StartUS) / 1000
+		c.Flags = append(c.Flags, "pdd_to_2xx")
+	default:
+		c.PDDMs = -1
+	}
+	if c.AnswerUS != 0 && c.EndUS > c.AnswerUS {
+		c.DurationMs = (c.EndUS - c.AnswerUS) / 1000
+	}
+	return c
+}
+
+// sweep applies the timers of one partition at its event-time clock; with
+// final set (end of input) every open dialog is closed.
+func (t *Tracker) sweep(pt *partition, final bool) {
+	now := pt.nowUS
+	pt.sweptUS = now
+	inviteUS := t.timers.Invite.Microseconds()
+	for id, d := range pt.dialogs {
+		if d.closed {
+			if final || now-d.closedUS >= t.timers.Linger.Microseconds() {
+				delete(pt.dialogs, id)
+				t.Counts.Evicted++
+			}
+			continue
+		}
+		switch {
+		case d.cdr.AnswerUS != 0:
+			if now-d.cdr.AnswerUS >= t.timers.MaxDuration.Microseconds() {
+				d.cdr.Flags = append(d.cdr.Flags, "max_duration")
+				t.close(d, d.lastUS)
+			} else if final {
+				d.cdr.Flags = append(d.cdr.Flags, "no_bye")
+				t.close(d, d.lastUS)
+			}
+		case d.challenged:
+			if final || now-d.finalUS >= inviteUS {
+				t.close(d, d.finalUS)
+			}
+		default:
+			if now-d.inviteUS >= inviteUS {
+				d.touch(d.inviteUS + inviteUS)
+				t.close(d, d.inviteUS+inviteUS)
+			} else if final {
+				d.cdr.Flags = append(d.cdr.Flags, "end_of_input")
+				d.touch(d.inviteUS + inviteUS)
+				t.close(d, d.inviteUS+inviteUS)
+			}
+		}
+		if final && d.closed {
+			delete(pt.dialogs, id)
+		}
+	}
+}
+
+// AdvanceIdle moves every partition's clock forward by elapsed wall time and
+// applies the timers. Live, capture time and wall time run together, so a
+// quiet partition still times out its calls; replays never call it.
+func (t *Tracker) AdvanceIdle(elapsed time.Duration) {
+	for _, pt := range t.parts {
+		pt.nowUS += elapsed.Microseconds()
+		t.sweep(pt, false)
+	}
+}
+
+// CloseAll ends every open dialog: the input has ended (a replayed capture).
+func (t *Tracker) CloseAll() {
+	for _, pt := range t.parts {
+		t.sweep(pt, true)
+	}
+}
+
+// TakeCDRs returns the CDRs emitted since the last call.
+func (t *Tracker) TakeCDRs() []CDR {
+	out := t.out
+	t.out = nil
+	return out
+}
+
+// CommitPoint returns the offset of partition p from which a restarted
+// collector must re-read to rebuild every dialog still open: the first
+// offset of the oldest open dialog, or the offset after the last event
+// applied. Committing beyond it would lose open calls in a crash.
+func (t *Tracker) CommitPoint(p int) int64 {
+	pt := t.parts[p]
+	if pt == nil {
+		return -1
+	}
+	next := pt.lastOffset + 1
+	for _, d := range pt.dialogs {
+		if !d.closed && d.firstOffset < next {
+			next = d.firstOffset
+		}
+	}
+	return next
+}
+
+// Partitions lists the partitions the tracker has seen.
+func (t *Tracker) Partitions() []int {
+	ps := make([]int, 0, len(t.parts))
+	for p := range t.parts {
+		ps = append(ps, p)
+	}
+	return ps
+}

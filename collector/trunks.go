@@ -1,0 +1,53 @@
+package collector
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/trunkscope/trunkscope/config"
+)
+
+// Direction of a leg as seen from our platform.
+const (
+	Inbound  = "inbound"  // the trunk sent the INVITE to us
+	Outbound = "outbound" // we sent the INVITE to the trunk
+	Unknown  = "unknown"  // no configured trunk on either side
+)
+
+// Trunks resolves a leg's trunk and direction from the INVITE's addresses.
+type Trunks struct {
+	trunks []config.Trunk
+}
+
+// NewTrunks indexes the configured trunks.
+func NewTrunks(ts []config.Trunk) *Trunks { return &Trunks{trunks: ts} }
+
+// Resolve matches the INVITE's destination first (an outbound leg: we call
+// the trunk), then its source (inbound). The most specific prefix wins when
+// trunks overlap.
+func (t *Trunks) Resolve(src, dst netip.AddrPort) (trunk, direction string) {
+	if name := t.match(dst); name != "" {
+		return name, Outbound
+	}
+	if name := t.match(src); name != "" {
+		return name, Inbound
+	}
+	return "", Unknown
+}
+
+func (t *Trunks) match(ap netip.AddrPort) string {
+	best, bestBits := "", -1
+	a := ap.Addr().Unmap()
+	for i := range t.trunks {
+		tr := &t.trunks[i]
+		if len(tr.Ports) > 0 && !slices.Contains(tr.Ports, ap.Port()) {
+			continue
+		}
+		for _, p := range tr.Prefixes {
+			if p.Contains(a) && p.Bits() > bestBits {
+				best, bestBits = tr.Name, p.Bits()
+			}
+		}
+	}
+	return best
+}
