@@ -115,21 +115,21 @@ func (c *Collector) fetch(ctx context.Context, wg *sync.WaitGroup) <-chan fetche
 // Run consumes until ctx is cancelled, then stores what it has and commits.
 // Live, idle partitions' clocks follow wall time so calls still time out.
 func (c *Collector) Run(ctx context.Context) error {
-	return c.loop(ctx, nil)
+	return c.loop(ctx, nil, 0)
 }
 
 // Drain consumes until every partition has been read up to ends (the
 // offsets after the last event of a finished input, e.g. a replayed
-// capture), closes every dialog still open as the input has ended, stores
-// everything and commits.
-func (c *Collector) Drain(ctx context.Context, ends map[int]int64) error {
+// capture), closes every dialog still open as the input ended at inputEndUS
+// (its last packet's time; 0 if unknown), stores everything and commits.
+func (c *Collector) Drain(ctx context.Context, ends map[int]int64, inputEndUS int64) error {
 	if ends == nil {
 		ends = map[int]int64{}
 	}
-	return c.loop(ctx, ends)
+	return c.loop(ctx, ends, inputEndUS)
 }
 
-func (c *Collector) loop(ctx context.Context, ends map[int]int64) error {
+func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int64) error {
 	fctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -142,7 +142,7 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64) error {
 	var ev event.SIP
 	for {
 		if ends != nil && c.reached(ends) {
-			c.tracker.CloseAll()
+			c.tracker.CloseAll(inputEndUS)
 			return c.flush(context.WithoutCancel(ctx))
 		}
 		select {

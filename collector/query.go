@@ -108,9 +108,9 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 		FROM (SELECT call_id, leg, trunk, direction, caller, callee, start_us, answer_us, end_us, pdd_ms,
 			duration_ms, outcome, final_code, hangup_by, flags
 			FROM %[1]s.cdrs FINAL
-			WHERE start_time >= toDateTime(%[2]d, 'UTC') AND start_time < toDateTime(%[3]d, 'UTC'))
+			WHERE start_time >= toDateTime(%[2]d, 'UTC') AND start_time < toDateTime(%[3]d, 'UTC')) AS c
 		ALL LEFT JOIN (SELECT call_id, leg, billable_s, amount, decimals, currency, destination, deck_version
-			FROM %[1]s.rated_cdrs FINAL WHERE side = 'cost') USING (call_id, leg)
+			FROM %[1]s.rated_cdrs FINAL WHERE side = 'cost') AS r USING (call_id, leg)
 		ORDER BY start_us, call_id, leg`, db, from.Unix(), to.Unix())
 	r, err := st.Query(ctx, q)
 	if err != nil {

@@ -14,6 +14,10 @@ type Timers struct {
 	// Invite is how long an INVITE may go without a final response before
 	// the attempt ends as a timeout (RFC 3261 Timer B, 64*T1 = 32 s).
 	Invite time.Duration
+	// Proceeding is how long an INVITE that got a provisional response
+	// (even 100 Trying) may wait for its final one: RFC 3261 Timer B stops
+	// at the first 1xx and proxies then apply Timer C (more than 3 min).
+	Proceeding time.Duration
 	// MaxDuration closes an answered call that never saw a BYE.
 	MaxDuration time.Duration
 	// Linger keeps a closed dialog so that retransmissions and late
@@ -29,6 +33,7 @@ type dialog struct {
 	caller      netip.AddrPort // the INVITE's sender
 	attemptCSeq uint32
 	inviteUS    int64 // latest INVITE of the attempt (a challenge restarts Timer B)
+	provUS      int64 // first provisional response of the attempt
 	finalUS     int64
 	lastUS      int64
 	challenged  bool
@@ -126,7 +131,7 @@ func (t *Tracker) Apply(p int, offset int64, ev *event.SIP) {
 		t.response(d, ev)
 	}
 	if pt.nowUS-pt.sweptUS >= int64(time.Second/time.Microsecond) {
-		t.sweep(pt, false)
+		t.sweep(pt, false, 0)
 	}
 }
 
@@ -144,7 +149,7 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, d *dialog, ev *even
 			// The INVITE re-sent with credentials after a 401/407: the same
 			// attempt goes on (DESIGN: a challenge is not a failed call).
 			d.attemptCSeq, d.challenged, d.cdr.FinalCode = ev.CSeqNum, false, 0
-			d.inviteUS = ev.TimeUS
+			d.inviteUS, d.provUS = ev.TimeUS, 0
 			d.touch(ev.TimeUS)
 		default:
 			t.Counts.ReInvites++
@@ -238,9 +243,16 @@ func (t *Tracker) response(d *dialog, ev *event.SIP) {
 	code := ev.Status
 	switch {
 	case code < 180:
-		// 100 Trying is hop-by-hop: it says nothing about the far end.
+		// 100 Trying is hop-by-hop: it says nothing about the far end, but
+		// it does stop Timer B.
 		d.lastUS = max(d.lastUS, ev.TimeUS)
+		if d.provUS == 0 {
+			d.provUS = ev.TimeUS
+		}
 	case code < 200:
+		if d.provUS == 0 {
+			d.provUS = ev.TimeUS
+		}
 		if d.cdr.RingUS == 0 {
 			d.cdr.RingUS = ev.TimeUS
 			d.touch(ev.TimeUS)
@@ -297,11 +309,14 @@ func (d *dialog) finish() CDR {
 }
 
 // sweep applies the timers of one partition at its event-time clock; with
-// final set (end of input) every open dialog is closed.
-func (t *Tracker) sweep(pt *partition, final bool) {
+// final set (end of input) every open dialog is closed, answered calls
+// without a BYE at endUS (the input's last instant) when it is later than
+// their last message.
+func (t *Tracker) sweep(pt *partition, final bool, endUS int64) {
 	now := pt.nowUS
 	pt.sweptUS = now
 	inviteUS := t.timers.Invite.Microseconds()
+	procUS := t.timers.Proceeding.Microseconds()
 	for id, d := range pt.dialogs {
 		if d.closed {
 			if final || now-d.closedUS >= t.timers.Linger.Microseconds() {
@@ -317,20 +332,26 @@ func (t *Tracker) sweep(pt *partition, final bool) {
 				t.close(d, d.lastUS)
 			} else if final {
 				d.cdr.Flags = append(d.cdr.Flags, "no_bye")
-				t.close(d, d.lastUS)
+				t.close(d, max(d.lastUS, endUS))
 			}
 		case d.challenged:
 			if final || now-d.finalUS >= inviteUS {
 				t.close(d, d.finalUS)
 			}
 		default:
-			if now-d.inviteUS >= inviteUS {
-				d.touch(d.inviteUS + inviteUS)
-				t.close(d, d.inviteUS+inviteUS)
+			// No final response: Timer B from the INVITE while nothing came
+			// back, Timer C from the first provisional once something did.
+			deadline := d.inviteUS + inviteUS
+			if d.provUS != 0 {
+				deadline = d.provUS + procUS
+			}
+			if now >= deadline {
+				d.touch(deadline)
+				t.close(d, deadline)
 			} else if final {
 				d.cdr.Flags = append(d.cdr.Flags, "end_of_input")
-				d.touch(d.inviteUS + inviteUS)
-				t.close(d, d.inviteUS+inviteUS)
+				d.touch(deadline)
+				t.close(d, deadline)
 			}
 		}
 		if final && d.closed {
@@ -345,14 +366,15 @@ func (t *Tracker) sweep(pt *partition, final bool) {
 func (t *Tracker) AdvanceIdle(elapsed time.Duration) {
 	for _, pt := range t.parts {
 		pt.nowUS += elapsed.Microseconds()
-		t.sweep(pt, false)
+		t.sweep(pt, false, 0)
 	}
 }
 
-// CloseAll ends every open dialog: the input has ended (a replayed capture).
-func (t *Tracker) CloseAll() {
+// CloseAll ends every open dialog: the input (a replayed capture) ended at
+// endUS, or at each partition's last event when endUS is 0.
+func (t *Tracker) CloseAll(endUS int64) {
 	for _, pt := range t.parts {
-		t.sweep(pt, true)
+		t.sweep(pt, true, endUS)
 	}
 }
 

@@ -62,11 +62,12 @@ type ClickHouse struct {
 
 // Collector tunes CDR building.
 type Collector struct {
-	BatchSize     int           `yaml:"batch_size"`
-	FlushInterval time.Duration `yaml:"flush_interval"`
-	InviteTimeout time.Duration `yaml:"invite_timeout"`
-	MaxDuration   time.Duration `yaml:"max_duration"`
-	Linger        time.Duration `yaml:"linger"`
+	BatchSize         int           `yaml:"batch_size"`
+	FlushInterval     time.Duration `yaml:"flush_interval"`
+	InviteTimeout     time.Duration `yaml:"invite_timeout"`
+	ProceedingTimeout time.Duration `yaml:"proceeding_timeout"`
+	MaxDuration       time.Duration `yaml:"max_duration"`
+	Linger            time.Duration `yaml:"linger"`
 }
 
 // Trunk is a carrier or customer interconnect, recognised by the remote
@@ -133,7 +134,7 @@ func parse(b []byte, files fs.FS) (*Config, error) {
 		ProbeID:    "probe-1",
 		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip"}},
 		ClickHouse: ClickHouse{Database: "trunkscope"},
-		Collector: Collector{BatchSize: 5000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second,
+		Collector: Collector{BatchSize: 5000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
 			MaxDuration: 4 * time.Hour, Linger: 32 * time.Second},
 		files: files,
 	}
@@ -162,7 +163,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("clickhouse.database: %q is not a plain database name", c.ClickHouse.Database)
 	}
 	col := c.Collector
-	if col.BatchSize < 1 || col.FlushInterval <= 0 || col.InviteTimeout <= 0 || col.MaxDuration <= 0 || col.Linger < 0 {
+	if col.BatchSize < 1 || col.FlushInterval <= 0 || col.InviteTimeout <= 0 || col.ProceedingTimeout <= 0 || col.MaxDuration <= 0 || col.Linger < 0 {
 		return fmt.Errorf("collector: batch_size, flush_interval, invite_timeout and max_duration must be positive")
 	}
 	decks := map[string]bool{}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -194,3 +195,23 @@ func TestEventsRoundTrip(t *testing.T) {
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func TestReadFileErrors(t *testing.T) {
+	p := newProbe(t)
+	missing := filepath.Join(t.TempDir(), "missing.pcap")
+	if err := probe.ReadFile(context.Background(), missing, p, &recorder{}, nil); err == nil ||
+		!strings.HasPrefix(err.Error(), "probe: ") || !strings.Contains(err.Error(), "missing.pcap") {
+		t.Errorf("missing file: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := probe.ReadFile(ctx, filepath.Join("testdata", "aaa.pcap"), p, &recorder{}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: %v", err)
+	}
+	boom := errors.New("boom")
+	rec := recorder{fail: boom}
+	err := probe.ReadFile(context.Background(), filepath.Join("testdata", "aaa.pcap"), p, &rec, nil)
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "aaa.pcap, packet ") || len(rec.events) != 1 {
+		t.Errorf("sink error: %v after %d events", err, len(rec.events))
+	}
+}

@@ -26,7 +26,7 @@ func ReadFile(ctx context.Context, path string, p *Probe, sink Sink, progress fu
 	}
 	defer r.Close()
 	for n := 1; ; n++ {
-		if n%checkEvery == 0 {
+		if (n-1)%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("probe: replay %s: %w", path, err)
 			}

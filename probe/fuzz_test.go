@@ -103,8 +103,8 @@ func FuzzPacket(f *testing.F) {
 // time jumps that expire the flow. It checks the reassembler's bounds and
 // bookkeeping after every segment.
 func FuzzTCP(f *testing.F) {
-	f.Add([]byte{0, 200, 0, 0, 1, 255, 1, 0, 2, 40, 0, 0})              // in order
-	f.Add([]byte{5, 0, 0, 0, 0, 100, 0, 0, 3, 50, 60, 0, 0, 255, 3, 0}) // SYN, data, retransmission
+	f.Add([]byte{0, 200, 0, 0, 1, 255, 1, 0, 2, 40, 0, 0})               // in order
+	f.Add([]byte{5, 0, 0, 0, 0, 100, 0, 0, 3, 50, 60, 0, 0, 255, 3, 0})  // SYN, data, retransmission
 	f.Add([]byte{0, 100, 0, 0, 4, 30, 0, 0, 0, 255, 0, 0, 6, 0, 0, 200}) // loss, FIN, idle
 	f.Add([]byte{7, 20, 5, 0, 'I', 'N', 'V', 'I', 'T', 'E', ' ', 's', 'i', 'p', ':', 'x', ' ', 'S', 'I', 'P', '/', '2', '.', '0', '\r', '\n'})
 	var stream []byte

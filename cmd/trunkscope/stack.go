@@ -31,8 +31,8 @@ type stack struct {
 
 // openStack starts or connects to the engines. withBroker is false for
 // commands that only read the store.
-func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker bool, log *slog.Logger) (s *stack, err error) {
-	s = &stack{cfg: cfg, dir: dir, log: log}
+func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker bool, log *slog.Logger) (_ *stack, err error) {
+	s := &stack{cfg: cfg, dir: dir, log: log}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -101,9 +101,10 @@ func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
 		Database:      s.db(),
 		BatchSize:     cc.BatchSize,
 		FlushInterval: cc.FlushInterval,
-		Timers:        collector.Timers{Invite: cc.InviteTimeout, MaxDuration: cc.MaxDuration, Linger: cc.Linger},
-		Logger:        s.log,
-		BeforeStore:   failpoint("collector-before-store"),
+		Timers: collector.Timers{Invite: cc.InviteTimeout, Proceeding: cc.ProceedingTimeout,
+			MaxDuration: cc.MaxDuration, Linger: cc.Linger},
+		Logger:      s.log,
+		BeforeStore: failpoint("collector-before-store"),
 	}
 	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks), pricing), cons, nil
 }

@@ -8,6 +8,11 @@ import (
 // fuzzSeeds are added in code as well as committed under testdata/fuzz, so a
 // plain `go test` exercises them even where the corpus directory is absent.
 func fuzzSeeds(f *testing.F) {
+	for _, tc := range scanCases() {
+		if len(tc.in) < 4096 {
+			f.Add(tc.in)
+		}
+	}
 	f.Add(invite)
 	f.Add(crlf("SIP/2.0 200 OK", "i: a@b", "CSeq: 1 INVITE", "l: 3", "", "abc"))
 	f.Add(crlf("INVITE sip:x SIP/2.0", "TO :", " <sip:y>;tag = 1", "cseq: 1", " INVITE", "Call-ID: c", "", ""))

@@ -45,12 +45,15 @@ type want struct {
 	headerLen  int // checked when non-zero
 }
 
-func TestScan(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		in   []byte
-		want want
-	}{
+type scanCase struct {
+	name string
+	in   []byte
+	want want
+}
+
+// scanCases are TestScan's table; the fuzz targets take their inputs as seeds.
+func scanCases() []scanCase {
+	return []scanCase{
 		{"invite", invite, want{request: true, method: "INVITE", uri: "sip:+441234567890@trunk.example.net;user=phone",
 			callID: "a84b4c76e66710@pbx.example.com", cseq: 314159, cseqMethod: "INVITE", fromTag: "1928301774", clen: len(sdp),
 			headerLen: len(invite) - len(sdp)}},
@@ -217,7 +220,11 @@ func TestScan(t *testing.T) {
 		{"one word", []byte("hello"), want{err: ErrNotSIP}},
 		{"words without a line end", []byte("not sip at all"), want{err: ErrNotSIP}},
 		{"header section too long", append(crlf("SIP/2.0 200 OK", "Call-ID: a@b", "CSeq: 1 INVITE", "X: "), bytes.Repeat([]byte("a"), MaxHeaderLen)...), want{err: ErrHeaderTooLong}},
-	} {
+	}
+}
+
+func TestScan(t *testing.T) {
+	for _, tc := range scanCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			var m Msg
 			err := Scan(tc.in, &m)

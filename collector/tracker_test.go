@@ -1,0 +1,235 @@
+package collector
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trunkscope/trunkscope/config"
+	"github.com/trunkscope/trunkscope/event"
+)
+
+var (
+	us     = netip.MustParseAddrPort("10.0.0.10:5060")
+	them   = netip.MustParseAddrPort("198.51.100.10:5060")
+	timers = Timers{Invite: 32 * time.Second, Proceeding: 3 * time.Minute, MaxDuration: time.Hour, Linger: 32 * time.Second}
+)
+
+func testTrunks() *Trunks {
+	return NewTrunks([]config.Trunk{{Name: "carrier-a", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}})
+}
+
+// step is one message of a flow: at ms after the call start, from us (out)
+// or from the trunk (in), a request method or a response code, with CSeq.
+type step struct {
+	ms     int64
+	out    bool
+	method string
+	code   uint16
+	cseq   uint32
+	toTag  bool
+}
+
+func sipEvent(callID string, s step) *event.SIP {
+	ev := &event.SIP{CallID: []byte(callID), CSeqNum: s.cseq, Status: s.code}
+	ev.TimeUS = 1767603600_000000 + s.ms*1000
+	ev.Src, ev.Dst = them, us
+	if s.out {
+		ev.Src, ev.Dst = us, them
+	}
+	method := s.method
+	to := "<sip:442071234567@198.51.100.10>"
+	if s.toTag {
+		to += ";tag=xyz"
+	}
+	start := fmt.Sprintf("%s sip:442071234567@198.51.100.10 SIP/2.0", method)
+	if s.code != 0 {
+		method = "INVITE"
+		if s.method != "" {
+			method = s.method
+		}
+		start = fmt.Sprintf("SIP/2.0 %d Reason", s.code)
+	}
+	ev.Method = []byte(method)
+	ev.Raw = []byte(start + "\r\nVia: SIP/2.0/UDP 10.0.0.10;branch=z9hG4bK1\r\nFrom: <sip:31205550000@10.0.0.10>;tag=abc\r\nTo: " + to +
+		"\r\nCall-ID: " + callID + fmt.Sprintf("\r\nCSeq: %d %s\r\nContent-Length: 0\r\n\r\n", s.cseq, method))
+	return ev
+}
+
+func run(t *testing.T, flows map[string][]step, redeliver bool) map[string]CDR {
+	t.Helper()
+	tr := NewTracker(timers, testTrunks())
+	var off int64
+	apply := func() {
+		for id, flow := range flows {
+			for _, s := range flow {
+				tr.Apply(0, off, sipEvent(id, s))
+				off++
+			}
+		}
+	}
+	apply()
+	if redeliver {
+		apply()
+	}
+	tr.CloseAll(0)
+	got := map[string]CDR{}
+	for _, c := range tr.TakeCDRs() {
+		if _, dup := got[c.CallID]; dup && !redeliver {
+			t.Fatalf("two CDRs for %s", c.CallID)
+		}
+		got[c.CallID] = c
+	}
+	return got
+}
+
+func TestFlows(t *testing.T) {
+	inv := step{0, true, "INVITE", 0, 1, false}
+	for _, tc := range []struct {
+		name       string
+		flow       []step
+		outcome    Outcome
+		code       uint16
+		pdd, dur   int64
+		hangup     string
+		flags      string
+		endMs      int64
+	}{
+		{"answered, callee hangs up", []step{inv, {20, false, "", 100, 1, false}, {1500, false, "", 180, 1, true},
+			{4000, false, "", 200, 1, true}, {4030, true, "ACK", 0, 1, true}, {64000, false, "BYE", 0, 1, true},
+			{64020, true, "", 200, 1, true}}, Answered, 200, 1500, 60000, "callee", "", 64000},
+		{"answered, caller hangs up", []step{inv, {1500, false, "", 183, 1, true}, {4000, false, "", 200, 1, true},
+			{9000, true, "BYE", 0, 2, true}}, Answered, 200, 1500, 5000, "caller", "", 9000},
+		{"answered without 18x", []step{inv, {700, false, "", 200, 1, true}, {9000, true, "BYE", 0, 2, true}},
+			Answered, 200, 700, 8300, "caller", "pdd_to_2xx", 9000},
+		{"busy", []step{inv, {20, false, "", 100, 1, false}, {900, false, "", 486, 1, true}, {920, true, "ACK", 0, 1, true}},
+			Busy, 486, -1, 0, "", "", 900},
+		{"503", []step{inv, {60, false, "", 503, 1, true}}, Rejected, 503, -1, 0, "", "", 60},
+		{"received 408", []step{inv, {20, false, "", 100, 1, false}, {800, false, "", 180, 1, true}, {20800, false, "", 408, 1, true}},
+			NoAnswer, 408, 800, 0, "", "", 20800},
+		{"no response: timeout at Timer B", []step{inv, {500, true, "INVITE", 0, 1, false}, {1500, true, "INVITE", 0, 1, false}},
+			Timeout, 0, -1, 0, "", "end_of_input", 32000},
+		{"100 then silence: Timer C, not B", []step{inv, {20, false, "", 100, 1, false}},
+			Timeout, 0, -1, 0, "", "end_of_input", 180020},
+		{"cancelled", []step{inv, {1000, false, "", 180, 1, true}, {5000, true, "CANCEL", 0, 1, false},
+			{5020, false, "CANCEL", 200, 1, false}, {5030, false, "", 487, 1, true}, {5040, true, "ACK", 0, 1, true}},
+			Cancelled, 487, 1000, 0, "", "", 5030},
+		{"407 challenge then answer is one attempt", []step{inv, {150, false, "", 407, 1, true}, {155, true, "ACK", 0, 1, true},
+			{900, true, "INVITE", 0, 2, false}, {2000, false, "", 180, 2, true}, {3000, false, "", 200, 2, true},
+			{10000, true, "BYE", 0, 3, true}}, Answered, 200, 2000, 7000, "caller", "", 10000},
+		{"challenge never answered", []step{inv, {150, false, "", 401, 1, true}}, Rejected, 401, -1, 0, "", "", 150},
+		{"retransmissions counted once", []step{inv, {500, true, "INVITE", 0, 1, false}, {600, false, "", 180, 1, true},
+			{700, false, "", 180, 1, true}, {3000, false, "", 200, 1, true}, {3500, false, "", 200, 1, true},
+			{8000, true, "BYE", 0, 2, true}, {8500, true, "BYE", 0, 2, true}}, Answered, 200, 600, 5000, "caller", "", 8000},
+		{"re-INVITE is no new attempt", []step{inv, {600, false, "", 180, 1, true}, {1000, false, "", 200, 1, true},
+			{5000, true, "INVITE", 0, 2, true}, {5050, false, "", 200, 2, true}, {9000, true, "BYE", 0, 3, true}},
+			Answered, 200, 600, 8000, "caller", "", 9000},
+		{"answered, no BYE in capture", []step{inv, {600, false, "", 180, 1, true}, {1000, false, "", 200, 1, true},
+			{1030, true, "ACK", 0, 1, true}}, Answered, 200, 600, 30, "", "no_bye", 1030},
+	} {
+		for _, redeliver := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/redeliver=%v", tc.name, redeliver), func(t *testing.T) {
+				got := run(t, map[string][]step{"c1": tc.flow}, redeliver)
+				c, ok := got["c1"]
+				if !ok {
+					t.Fatal("no CDR")
+				}
+				start := int64(1767603600_000000)
+				if c.Outcome != tc.outcome || c.FinalCode != tc.code || c.PDDMs != tc.pdd || c.DurationMs != tc.dur ||
+					c.HangupBy != tc.hangup || c.FlagString() != tc.flags || c.EndUS != start+tc.endMs*1000 || c.StartUS != start {
+					t.Fatalf("got outcome=%s code=%d pdd=%d dur=%d hangup=%q flags=%q end=+%dms",
+						c.Outcome, c.FinalCode, c.PDDMs, c.DurationMs, c.HangupBy, c.FlagString(), (c.EndUS-start)/1000)
+				}
+				if c.Trunk != "carrier-a" || c.Direction != Outbound || c.Caller != "31205550000" || c.Callee != "442071234567" {
+					t.Fatalf("leg fields %+v", c)
+				}
+			})
+		}
+	}
+}
+
+func TestOrphansAndNonCalls(t *testing.T) {
+	tr := NewTracker(timers, testTrunks())
+	tr.Apply(0, 0, sipEvent("x", step{0, false, "", 200, 1, true}))
+	tr.Apply(0, 1, sipEvent("y", step{0, true, "REGISTER", 0, 1, false}))
+	tr.Apply(0, 2, sipEvent("z", step{0, true, "INVITE", 0, 5, true})) // re-INVITE of an unseen call
+	tr.CloseAll(0)
+	if n := len(tr.TakeCDRs()); n != 0 {
+		t.Fatalf("%d CDRs from orphans", n)
+	}
+	if tr.Counts.Orphans != 2 || tr.Counts.NonCall != 1 {
+		t.Fatalf("counts %+v", tr.Counts)
+	}
+}
+
+func TestUnknownTrunkAndInbound(t *testing.T) {
+	tr := NewTracker(timers, testTrunks())
+	ev := sipEvent("in", step{0, false, "INVITE", 0, 1, false}) // from the trunk: inbound
+	tr.Apply(0, 0, ev)
+	ev = sipEvent("nobody", step{0, true, "INVITE", 0, 1, false})
+	ev.Dst = netip.MustParseAddrPort("192.0.2.99:5060")
+	tr.Apply(0, 1, ev)
+	tr.CloseAll(0)
+	for _, c := range tr.TakeCDRs() {
+		want := map[string][2]string{"in": {"carrier-a", Inbound}, "nobody": {"", Unknown}}[c.CallID]
+		if c.Trunk != want[0] || c.Direction != want[1] {
+			t.Errorf("%s: trunk %q direction %q, want %v", c.CallID, c.Trunk, c.Direction, want)
+		}
+	}
+}
+
+// The commit point never passes the first event of a dialog still open, so
+// a restart re-reads every open call; closed calls do not hold it back.
+func TestCommitPoint(t *testing.T) {
+	tr := NewTracker(timers, testTrunks())
+	tr.Apply(3, 10, sipEvent("a", step{0, true, "INVITE", 0, 1, false}))
+	tr.Apply(3, 11, sipEvent("b", step{100, true, "INVITE", 0, 1, false}))
+	tr.Apply(3, 12, sipEvent("a", step{200, false, "", 486, 1, true}))
+	if got := tr.CommitPoint(3); got != 11 {
+		t.Fatalf("commit point %d, want 11 (b still open)", got)
+	}
+	tr.Apply(3, 13, sipEvent("b", step{300, false, "", 503, 1, true}))
+	if got := tr.CommitPoint(3); got != 14 {
+		t.Fatalf("commit point %d, want 14 (nothing open)", got)
+	}
+	if got := tr.CommitPoint(7); got != -1 {
+		t.Fatalf("unseen partition: %d", got)
+	}
+}
+
+// Timers run on each partition's own event-time clock: a partition far
+// ahead must not time out a call on another partition.
+func TestPartitionClocksIndependent(t *testing.T) {
+	tr := NewTracker(timers, testTrunks())
+	tr.Apply(1, 0, sipEvent("late", step{0, true, "INVITE", 0, 1, false}))
+	tr.Apply(2, 0, sipEvent("ahead", step{3_600_000, true, "REGISTER", 0, 1, false}))
+	tr.Apply(1, 1, sipEvent("late", step{5000, false, "", 200, 1, true}))
+	tr.Apply(1, 2, sipEvent("late", step{9000, true, "BYE", 0, 2, true}))
+	cdrs := tr.TakeCDRs()
+	if len(cdrs) != 1 || cdrs[0].Outcome != Answered {
+		t.Fatalf("got %+v", cdrs)
+	}
+}
+
+func TestClassifyTable(t *testing.T) {
+	for _, tc := range []struct {
+		answered  bool
+		code      uint16
+		cancelled bool
+		want      Outcome
+	}{
+		{true, 200, false, Answered}, {false, 0, false, Timeout}, {false, 486, false, Busy}, {false, 600, false, Busy},
+		{false, 487, true, Cancelled}, {false, 408, true, Cancelled}, {false, 408, false, NoAnswer},
+		{false, 480, false, NoAnswer}, {false, 503, false, Rejected}, {false, 404, false, Rejected},
+		{false, 302, false, Rejected}, {false, 603, false, Rejected},
+	} {
+		if got := classify(tc.answered, tc.code, tc.cancelled); got != tc.want {
+			t.Errorf("classify(%v, %d, %v) = %s, want %s", tc.answered, tc.code, tc.cancelled, got, tc.want)
+		}
+	}
+	if !strings.Contains(string(Timeout), "timeout") {
+		t.Fatal("outcome names are part of the stored data")
+	}
+}
