@@ -25,11 +25,14 @@ const InstallHint = "run ./scripts/setup (or set CHDB_LIB_PATH to a libchdb.so f
 // LibSearchPath lists where the library is looked for, in order: the
 // CHDB_LIB_PATH variable, beside the executable, the per-user cache that
 // scripts/setup fills, and the system location chDB's own installer uses.
+//
+// An explicit CHDB_LIB_PATH is the only place looked at: a user who names a
+// library must not silently get another one.
 func LibSearchPath() []string {
-	var paths []string
 	if p := os.Getenv("CHDB_LIB_PATH"); p != "" {
-		paths = append(paths, p)
+		return []string{p}
 	}
+	var paths []string
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
 		paths = append(paths, filepath.Join(dir, "libchdb.so"), filepath.Join(dir, "..", "lib", "libchdb.so"))

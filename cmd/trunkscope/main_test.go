@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The test binary doubles as the trunkscope binary: with TRUNKSCOPE_AS_MAIN
+// set it runs main, so tests drive real processes (crash tests kill them)
+// without a separate build step.
+func TestMain(m *testing.M) {
+	if os.Getenv("TRUNKSCOPE_AS_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	killed         bool
+}
+
+// trunkscope runs the command with extra environment variables.
+func trunkscope(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "TRUNKSCOPE_AS_MAIN=1"), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+		r.killed = !ee.Exited()
+	default:
+		t.Fatalf("trunkscope %v: %v", args, err)
+	}
+	return r
+}
+
+// mustRun runs the command and fails the test unless it exits 0.
+func mustRun(t *testing.T, args ...string) result {
+	t.Helper()
+	r := trunkscope(t, nil, args...)
+	if r.code != 0 {
+		t.Fatalf("trunkscope %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// exported is one line of `cdr export --format jsonl`.
+type exported struct {
+	CallID      string `json:"call_id"`
+	Trunk       string `json:"trunk"`
+	Direction   string `json:"direction"`
+	Caller      string `json:"caller"`
+	Callee      string `json:"callee"`
+	Start       string `json:"start"`
+	Answer      string `json:"answer"`
+	End         string `json:"end"`
+	PDDMs       int64  `json:"pdd_ms"`
+	DurationMs  int64  `json:"duration_ms"`
+	Outcome     string `json:"outcome"`
+	FinalCode   int    `json:"final_code"`
+	HangupBy    string `json:"hangup_by"`
+	Flags       string `json:"flags"`
+	BillableS   int64  `json:"billable_s"`
+	Cost        string `json:"cost"`
+	Currency    string `json:"currency"`
+	Destination string `json:"destination"`
+}
+
+func exportCDRs(t *testing.T, data string) []exported {
+	t.Helper()
+	r := mustRun(t, "cdr", "export", "--data", data, "--format", "jsonl")
+	var out []exported
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if l == "" {
+			continue
+		}
+		var e exported
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("export line %q: %v", l, err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, c := range commands() {
+		args := []string{c.name, "--help"}
+		r := mustRun(t, args...)
+		if !strings.Contains(r.stdout, "Usage: trunkscope "+c.name) {
+			t.Errorf("%s --help printed:\n%s", c.name, r.stdout)
+		}
+	}
+	if r := trunkscope(t, nil, "frobnicate"); r.code != exitUsage || !strings.Contains(r.stderr, "unknown command") {
+		t.Fatalf("unknown command: %+v", r)
+	}
+	if r := trunkscope(t, nil, "replay"); r.code != exitUsage {
+		t.Fatalf("replay without a file: exit %d", r.code)
+	}
+}
+
+func TestBadCaptureFiles(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("this is not a capture\n"), 0o644)
+	for _, tc := range []struct{ file, want string }{
+		{text, "not a pcap or pcapng capture"},
+		{filepath.Join(dir, "missing.pcap"), "no such file"},
+	} {
+		r := trunkscope(t, nil, "replay", tc.file, "--data", filepath.Join(dir, "data"))
+		if r.code != exitError || !strings.Contains(r.stderr, tc.file) || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("replay %s: exit %d, stderr %q; want exit 1 naming the file and %q", tc.file, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+func TestMissingLibchdbSaysHowToInstall(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "c.pcap")
+	mustRun(t, "gen", "--calls", "5", "--no-rtp", "--out", gen) // gen needs no engine
+	r := trunkscope(t, []string{"CHDB_LIB_PATH=" + filepath.Join(dir, "nope", "libchdb.so")}, "replay", gen, "--data", filepath.Join(dir, "data"))
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != exitError || len(lines) != 1 || !strings.Contains(lines[0], "libchdb.so not found") || !strings.Contains(lines[0], "scripts/setup") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant one line saying how to install libchdb.so", r.code, r.stderr)
+	}
+}
