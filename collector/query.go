@@ -169,3 +169,25 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 	}
 	return len(r.Data), nil
 }
+
+// SIPCount is the number of stored SIP messages of one method or response
+// code, retransmissions included (as tshark's sip,stat counts them).
+type SIPCount struct {
+	Kind  string // "INVITE", "ACK", ... or "200", "486", ...
+	Count int64
+}
+
+// SIPCounts reads the stored SIP messages per request method and per
+// response code: requests first, then responses by code.
+func SIPCounts(ctx context.Context, st store.Store, db string) ([]SIPCount, error) {
+	r, err := st.Query(ctx, `SELECT if(status = 0, method, toString(status)) AS kind, status = 0 AS request, count() AS n
+		FROM `+db+`.sip_events FINAL GROUP BY kind, request ORDER BY request DESC, n DESC, kind`)
+	if err != nil {
+		return nil, fmt.Errorf("collector: SIP counts: %w", err)
+	}
+	out := make([]SIPCount, 0, len(r.Data))
+	for i := range r.Data {
+		out = append(out, SIPCount{Kind: r.String(i, "kind"), Count: r.Int(i, "n")})
+	}
+	return out, r.Err()
+}

@@ -72,13 +72,14 @@ func BenchmarkPacketTCP(b *testing.B) {
 			packettest.Ether(packettest.TCP(pbx, trunk, seq+uint32(half), packettest.ACK, msg[half:])))
 		seq += uint32(len(msg))
 	}
+	synFrame := packettest.Ether(packettest.TCP(pbx, trunk, 0, packettest.SYN, nil))
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		if i == len(frames) {
 			// Start the batch again as a new connection on the same tuple.
-			if err := p.Packet(layers.LinkTypeEthernet, 1, packettest.Ether(packettest.TCP(pbx, trunk, 0, packettest.SYN, nil)), &sink); err != nil {
+			if err := p.Packet(layers.LinkTypeEthernet, 1, synFrame, &sink); err != nil {
 				b.Fatal(err)
 			}
 			i = 0

@@ -114,7 +114,17 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 	if n := cs.Unrated.Load(); n > 0 {
 		fmt.Fprintf(e.stdout, "rating: %d calls had no rate for their destination (not priced)\n", n)
 	}
-	fmt.Fprintf(e.stdout, "data directory %s: all CDRs stored so far:\n\n", dataDir)
+	counts, err := collector.SIPCounts(ctx, s.st, s.db())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "data directory %s: all SIP messages and CDRs stored so far:\n", dataDir)
+	fmt.Fprint(e.stdout, "SIP messages:")
+	for _, c := range counts {
+		fmt.Fprintf(e.stdout, " %s=%d", c.Kind, c.Count)
+	}
+	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(e.stdout)
 	printSummary(e.stdout, sum)
 	return nil
 }

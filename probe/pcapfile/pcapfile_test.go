@@ -189,27 +189,36 @@ func TestCutShort(t *testing.T) {
 	}
 }
 
-// TestNextAllocs: reading a pcap file costs no allocation per packet.
+// TestNextAllocs: reading pcap and pcapng costs no allocation per packet.
 func TestNextAllocs(t *testing.T) {
-	var buf bytes.Buffer
-	w := pcapgo.NewWriter(&buf)
-	w.WriteFileHeader(65535, layers.LinkTypeEthernet)
 	const n = 2000
-	for i := range n {
-		p := pkts[i%len(pkts)]
-		w.WritePacket(gopacket.CaptureInfo{Timestamp: ts(i), CaptureLength: len(p), Length: len(p)}, p)
-	}
-	r, err := pcapfile.Open(file(t, "many.pcap", buf.Bytes()))
+	var pc, ng bytes.Buffer
+	w := pcapgo.NewWriter(&pc)
+	w.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	nw, err := pcapgo.NewNgWriter(&ng, layers.LinkTypeEthernet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	r.Next() // first read sizes the packet buffer
-	if a := testing.AllocsPerRun(n/2, func() {
-		if _, _, _, err := r.Next(); err != nil {
+	for i := range n {
+		p := pkts[i%len(pkts)]
+		ci := gopacket.CaptureInfo{Timestamp: ts(i), CaptureLength: len(p), Length: len(p)}
+		w.WritePacket(ci, p)
+		nw.WritePacket(ci, p)
+	}
+	nw.Flush()
+	for name, data := range map[string][]byte{"many.pcap": pc.Bytes(), "many.pcapng": ng.Bytes()} {
+		r, err := pcapfile.Open(file(t, name, data))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}); a != 0 {
-		t.Fatalf("%v allocations per packet, want 0", a)
+		r.Next() // the first read sizes the packet buffer
+		if a := testing.AllocsPerRun(n/2, func() {
+			if _, _, _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("%s: %v allocations per packet, want 0", name, a)
+		}
+		r.Close()
 	}
 }

@@ -109,6 +109,11 @@ var errNoLine error = &Error{ReasonTruncated, "sipscan: incomplete start line"}
 // must be rejected, so Frame can still step over it.
 func (m *Msg) parse(b []byte) (soft, hard error) {
 	*m = Msg{ContentLength: -1}
+	// Both start lines begin with a token; binary payloads (RTP above all)
+	// leave here before any scan for a line end.
+	if len(b) > 0 && !isToken(b[0]) {
+		return nil, ErrNotSIP
+	}
 	// Whatever is missing past MaxHeaderLen can only make the header section
 	// too long, so scan no further than that.
 	incomplete := ErrTruncated
@@ -442,6 +447,16 @@ func (m *Msg) to(v []byte) {
 // and quoted display names may hold anything, so both are skipped; LWS may
 // surround ';' and '=' (RFC 4475 §3.1.1.1 wsinv).
 func tagParam(v []byte) []byte {
+	// Fast path for the usual shapes, `"name" <uri>;tag=x` and `uri;tag=x`:
+	// the header parameters follow the last '>', and if no quote follows
+	// it that '>' cannot be inside a quoted string.
+	lt, gt := bytes.IndexByte(v, '<'), bytes.LastIndexByte(v, '>')
+	switch {
+	case lt >= 0 && gt > lt && bytes.IndexByte(v[gt+1:], '"') < 0:
+		return tagAfter(v[gt+1:])
+	case lt < 0 && bytes.IndexByte(v, '"') < 0:
+		return tagAfter(v)
+	}
 	inAngle := false
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
@@ -476,4 +491,31 @@ func tagParam(v []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// tagAfter finds ;tag= in header parameters that hold no quotes or brackets.
+func tagAfter(v []byte) []byte {
+	for {
+		i := bytes.IndexByte(v, ';')
+		if i < 0 {
+			return nil
+		}
+		v = v[i+1:]
+		j := skipLWS(v, 0)
+		k := j
+		for k < len(v) && isToken(v[k]) {
+			k++
+		}
+		if equalFold(v[j:k], "tag") {
+			if e := skipLWS(v, k); e < len(v) && v[e] == '=' {
+				s := skipLWS(v, e+1)
+				e = s
+				for e < len(v) && isToken(v[e]) {
+					e++
+				}
+				return v[s:e]
+			}
+		}
+		v = v[k:]
+	}
 }
