@@ -88,14 +88,14 @@ func run(t *testing.T, flows map[string][]step, redeliver bool) map[string]CDR {
 func TestFlows(t *testing.T) {
 	inv := step{0, true, "INVITE", 0, 1, false}
 	for _, tc := range []struct {
-		name       string
-		flow       []step
-		outcome    Outcome
-		code       uint16
-		pdd, dur   int64
-		hangup     string
-		flags      string
-		endMs      int64
+		name     string
+		flow     []step
+		outcome  Outcome
+		code     uint16
+		pdd, dur int64
+		hangup   string
+		flags    string
+		endMs    int64
 	}{
 		{"answered, callee hangs up", []step{inv, {20, false, "", 100, 1, false}, {1500, false, "", 180, 1, true},
 			{4000, false, "", 200, 1, true}, {4030, true, "ACK", 0, 1, true}, {64000, false, "BYE", 0, 1, true},

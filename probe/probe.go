@@ -92,6 +92,10 @@ func (p *Probe) Stats() Stats {
 func (p *Probe) Packet(linkType layers.LinkType, tsUS int64, data []byte, sink Sink) error {
 	p.stats.Packets++
 	p.stats.Bytes += uint64(len(data))
+	if p.stats.FirstUS == 0 || tsUS < p.stats.FirstUS {
+		p.stats.FirstUS = tsUS
+	}
+	p.stats.LastUS = max(p.stats.LastUS, tsUS)
 	switch err := packet.Decode(linkType, data, &p.pkt); err {
 	case nil:
 	case packet.ErrTruncated:

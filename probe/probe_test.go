@@ -169,7 +169,7 @@ func TestUDPClassification(t *testing.T) {
 		feed(t, p, &rec, layers.LinkTypeEthernet, 1, packettest.Ether(packettest.UDP(pbx, trunk, payload)))
 	}
 	s := p.Stats()
-	want := probe.Stats{Packets: 10, UDPDatagrams: 10, RTPLike: 1, RTCPLike: 1, KeepAlives: 2, NotSIP: 3}
+	want := probe.Stats{Packets: 10, UDPDatagrams: 10, RTPLike: 1, RTCPLike: 1, KeepAlives: 2, NotSIP: 3, FirstUS: 1, LastUS: 1}
 	want.MalformedSIP[sipscan.ReasonBadCallID] = 1
 	want.MalformedSIP[sipscan.ReasonBadStatus] = 1
 	want.MalformedSIP[sipscan.ReasonTruncated] = 1

@@ -10,6 +10,9 @@ import "github.com/trunkscope/trunkscope/probe/sipscan"
 type Stats struct {
 	Packets uint64
 	Bytes   uint64 // captured bytes, link headers included
+	// FirstUS and LastUS are the earliest and latest capture timestamps
+	// seen: where a capture ends, a call still up in it is cut off.
+	FirstUS, LastUS int64
 	// UDPDatagrams counts decoded UDP packets, SIP or not.
 	UDPDatagrams uint64
 

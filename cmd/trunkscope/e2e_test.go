@@ -33,10 +33,10 @@ func loadTruth(t *testing.T, pcap string) *synth.Truth {
 // own (exact rationals, a linear prefix scan), independent of package
 // rating: the end-to-end check must not share the code it checks.
 type deckRow struct {
-	prefix                 string
-	rate, fee              *big.Rat
-	initial, subsequent    int64
-	destination            string
+	prefix              string
+	rate, fee           *big.Rat
+	initial, subsequent int64
+	destination         string
 }
 
 func loadDecks(t *testing.T) map[string][]deckRow {

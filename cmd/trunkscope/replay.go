@@ -95,7 +95,7 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 		st := col.Stats()
 		return fmt.Sprintf("collector: %d events consumed, %d CDRs stored", st.Consumed.Load(), st.StoredCDRs.Load())
 	})
-	err = col.Drain(ctx, pending, 0)
+	err = col.Drain(ctx, pending, ps.LastUS)
 	close(done)
 	if err != nil {
 		return err
