@@ -14,6 +14,7 @@ import (
 
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/probe/synth"
+	"github.com/trunkscope/trunkscope/store/storetest"
 )
 
 func loadTruth(t *testing.T, pcap string) *synth.Truth {
@@ -217,4 +218,34 @@ func TestCrashBetweenPublishAndStore(t *testing.T) {
 	}
 	mustRun(t, "replay", pcap, "--data", data)
 	checkAgainstTruth(t, loadTruth(t, pcap), exportCDRs(t, data))
+}
+
+// The same pipeline with a ClickHouse 18.16 server as the store instead of
+// chDB: schema, inserts, the summary and the export join all run there too.
+func TestGroundTruthOnClickHouseServer(t *testing.T) {
+	addr := storetest.ServerAddr(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, func(s string) string {
+		return strings.Replace(s, "  addrs: []            # empty: embedded chDB under the data directory", "  addrs: ["+addr+"]", 1)
+	})
+	pcap := filepath.Join(dir, "calls.pcap")
+	data := filepath.Join(dir, "data")
+	mustRun(t, "gen", "--calls", "60", "--seed", "5", "--no-rtp", "--out", pcap)
+	r := mustRun(t, "replay", pcap, "--data", data, "--config", cfg)
+	if !strings.Contains(r.stdout, "TOTAL") {
+		t.Fatalf("no summary:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(data, "clickhouse")); err == nil {
+		t.Fatal("chDB was used although the configuration names a server")
+	}
+	out := mustRun(t, "cdr", "export", "--data", data, "--config", cfg, "--format", "jsonl")
+	var got []exported
+	for _, l := range strings.Split(strings.TrimSpace(out.stdout), "\n") {
+		var e exported
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		got = append(got, e)
+	}
+	checkAgainstTruth(t, loadTruth(t, pcap), got)
 }

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trunkscope/trunkscope/config"
 )
 
 // The test binary doubles as the trunkscope binary: with TRUNKSCOPE_AS_MAIN
@@ -137,4 +141,63 @@ func TestMissingLibchdbSaysHowToInstall(t *testing.T) {
 	if r.code != exitError || len(lines) != 1 || !strings.Contains(lines[0], "libchdb.so not found") || !strings.Contains(lines[0], "scripts/setup") {
 		t.Fatalf("exit %d, stderr:\n%s\nwant one line saying how to install libchdb.so", r.code, r.stderr)
 	}
+}
+
+// writeConfig writes the built-in configuration with edits, plus its decks,
+// into dir and returns the file's path.
+func writeConfig(t *testing.T, dir string, edit func(string) string) string {
+	t.Helper()
+	def := string(config.DefaultYAML())
+	text := edit(def)
+	if text == def {
+		t.Fatal("config edit changed nothing")
+	}
+	path := filepath.Join(dir, "trunkscope.yml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "decks"), 0o755)
+	for _, d := range config.Default().Decks {
+		f, err := config.Default().OpenDeck(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		os.WriteFile(filepath.Join(dir, d.File), b, 0o644)
+	}
+	return path
+}
+
+// A store or broker that is down gives a clear error naming it, not a panic.
+func TestServersDown(t *testing.T) {
+	dir := t.TempDir()
+	dead := freeAddr(t)
+	for _, tc := range []struct {
+		name, old, new, want string
+	}{
+		{"clickhouse", "  addrs: []            # empty: embedded chDB under the data directory", "  addrs: [" + dead + "]", dead},
+		{"kafka", "  brokers: []          # empty: the embedded broker under the data directory", "  brokers: [" + dead + "]", dead},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, t.TempDir(), func(s string) string { return strings.Replace(s, tc.old, tc.new, 1) })
+			gen := filepath.Join(dir, "c.pcap")
+			mustRun(t, "gen", "--calls", "3", "--no-rtp", "--out", gen)
+			r := trunkscope(t, nil, "replay", gen, "--config", cfg, "--data", filepath.Join(t.TempDir(), "d"))
+			if r.code != exitError || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "panic") {
+				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }

@@ -50,14 +50,18 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 		if _, err := chdb.LibPath(); err != nil {
 			return nil, err
 		}
-		if s.st, err = store.OpenEmbedded(filepath.Join(dir, "clickhouse")); err != nil {
+		st, err := store.OpenEmbedded(filepath.Join(dir, "clickhouse"))
+		if err != nil {
 			return nil, err
 		}
+		s.st = st
 	} else {
 		o := chserver.Options{Addrs: cfg.ClickHouse.Addrs, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password}
-		if s.st, err = chserver.Open(ctx, o); err != nil {
+		st, err := chserver.Open(ctx, o)
+		if err != nil {
 			return nil, err
 		}
+		s.st = st
 	}
 	if _, err := schema.Migrate(ctx, s.st, cfg.ClickHouse.Database); err != nil {
 		return nil, err
@@ -66,10 +70,11 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 		return s, nil
 	}
 	if embBroker {
-		if s.broker, err = bus.StartEmbedded(filepath.Join(dir, "kafka"), log); err != nil {
+		b, err := bus.StartEmbedded(filepath.Join(dir, "kafka"), log)
+		if err != nil {
 			return nil, err
 		}
-		s.brokers = s.broker.Addrs()
+		s.broker, s.brokers = b, b.Addrs()
 	} else {
 		s.brokers = cfg.Kafka.Brokers
 		if err := bus.Ping(ctx, s.brokers); err != nil {

@@ -59,6 +59,20 @@ const ServerBinary = "/usr/sbin/clickhouse-server"
 // returns a store on it; the server is stopped when the test ends.
 func Server(t testing.TB) (store.Store, string) {
 	t.Helper()
+	st, _ := startServer(t)
+	return st, NewDatabase(t)
+}
+
+// ServerAddr starts a ClickHouse server like Server and returns the address
+// of its native protocol, for code under test that connects by itself.
+func ServerAddr(t testing.TB) string {
+	t.Helper()
+	_, addr := startServer(t)
+	return addr
+}
+
+func startServer(t testing.TB) (store.Store, string) {
+	t.Helper()
 	if _, err := os.Stat(ServerBinary); err != nil {
 		t.Fatalf("%s missing: run ./scripts/setup --servers (installs Debian's clickhouse-server)", ServerBinary)
 	}
@@ -109,11 +123,12 @@ func Server(t testing.TB) (store.Store, string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		st, err := chserver.Open(ctx, chserver.Options{Addrs: []string{fmt.Sprintf("127.0.0.1:%d", tcp)}})
+		addr := fmt.Sprintf("127.0.0.1:%d", tcp)
+		st, err := chserver.Open(ctx, chserver.Options{Addrs: []string{addr}})
 		cancel()
 		if err == nil {
 			t.Cleanup(func() { st.Close() })
-			return st, NewDatabase(t)
+			return st, addr
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "err.log"))
