@@ -108,10 +108,17 @@ func usTS(us int64) string {
 // each cost to the last decimal.
 func checkAgainstTruth(t *testing.T, truth *synth.Truth, got []exported) {
 	t.Helper()
-	decks := loadDecks(t)
 	if len(got) != len(truth.Calls) {
 		t.Errorf("%d CDRs, ground truth has %d calls", len(got), len(truth.Calls))
 	}
+	checkCalls(t, truth, got, func(synth.CallTruth) bool { return false })
+}
+
+// checkCalls compares CDRs with the truth; calls for which mayMiss is true
+// may have no CDR (yet).
+func checkCalls(t *testing.T, truth *synth.Truth, got []exported, mayMiss func(synth.CallTruth) bool) {
+	t.Helper()
+	decks := loadDecks(t)
 	byID := map[string]exported{}
 	for _, e := range got {
 		if _, dup := byID[e.CallID]; dup {
@@ -124,7 +131,9 @@ func checkAgainstTruth(t *testing.T, truth *synth.Truth, got []exported) {
 		perTrunkOutcome[c.Trunk+"/"+c.Outcome]++
 		e, ok := byID[c.CallID]
 		if !ok {
-			t.Errorf("call %s (%s, %s) has no CDR", c.CallID, c.Trunk, c.Outcome)
+			if !mayMiss(c) {
+				t.Errorf("call %s (%s, %s) has no CDR", c.CallID, c.Trunk, c.Outcome)
+			}
 			continue
 		}
 		want := exported{
@@ -141,6 +150,9 @@ func checkAgainstTruth(t *testing.T, truth *synth.Truth, got []exported) {
 		}
 	}
 	for k, n := range perTrunkOutcome {
+		if len(got) != len(truth.Calls) {
+			break // a partial set: the per-call checks above said it all
+		}
 		m := 0
 		for _, e := range got {
 			if e.Trunk+"/"+e.Outcome == k {

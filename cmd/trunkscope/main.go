@@ -34,6 +34,7 @@ func commands() []command {
 		{"run", "[flags]", "run the service (embedded broker and store, collector) until SIGINT/SIGTERM", cmdRun},
 		{"cdr", "export [flags]", "export CDRs with their cost as CSV or JSON lines", cmdCDR},
 		{"migrate", "[flags]", "create or upgrade the ClickHouse schema (idempotent)", cmdMigrate},
+		{"bench", "[flags]", "measure the probe, rating and the embedded pipeline on this machine", cmdBench},
 		{"config", "defaults|check FILE", "print the built-in configuration, or validate a configuration file", cmdConfig},
 	}
 }

@@ -104,7 +104,7 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d packets, %d SIP messages, %d events published in %s\n",
+	fmt.Fprintf(e.stdout, "%s: %d packets, %d SIP messages, %d events through Kafka, collector and store in %s\n",
 		path, ps.Packets, ps.SIPMessages, prod.Sent(), time.Since(start).Round(time.Millisecond))
 	printDrops(e.stdout, ps)
 	cs := col.Stats()
