@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/trunkscope/trunkscope/collector"
-	"github.com/trunkscope/trunkscope/config"
 )
 
 func cmdCDR(e *env, args []string) error {
@@ -40,12 +39,8 @@ start time. Times are RFC 3339 (2026-01-05T09:00:00Z) or dates (2026-01-05, UTC)
 	if *format != "csv" && *format != "jsonl" {
 		return usagef("--format %q: want csv or jsonl", *format)
 	}
-	cfg, err := config.Load(c.config)
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	s, err := openStack(ctx, cfg, c.data, false, e.log)
+	s, err := c.open(ctx, e, false)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/trunkscope/trunkscope/config"
 )
 
 // Exit codes.
@@ -158,6 +161,16 @@ func (c *common) register(fs *flag.FlagSet) {
 // parse parses flags anywhere among the arguments (`replay FILE --data X`
 // as well as `replay --data X FILE`); the positional arguments are left in
 // fs.Args().
+// open loads the configuration and opens the engines it names; withBroker
+// is false for commands that only read the store.
+func (c *common) open(ctx context.Context, e *env, withBroker bool) (*stack, error) {
+	cfg, err := config.Load(c.config)
+	if err != nil {
+		return nil, err
+	}
+	return openStack(ctx, cfg, c.data, withBroker, e.log)
+}
+
 func parse(fs *flag.FlagSet, args []string) error {
 	var pos []string
 	for {

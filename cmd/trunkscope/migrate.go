@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/schema"
 )
 
@@ -18,12 +17,8 @@ store migrates it first, so this is for servers prepared ahead of time.`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(c.config)
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	s, err := openStack(ctx, cfg, c.data, false, e.log)
+	s, err := c.open(ctx, e, false)
 	if err != nil {
 		return err
 	}

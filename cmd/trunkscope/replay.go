@@ -147,16 +147,23 @@ func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 // progress prints a status line every two seconds until done: long replays
 // and imports must show they are moving.
 func progress(w io.Writer, done <-chan struct{}, line func() string) {
-	t := time.NewTicker(2 * time.Second)
+	every(2*time.Second, done, func() {
+		if l := line(); l != "" {
+			fmt.Fprintln(w, l)
+		}
+	})
+}
+
+// every calls fn every d until done is closed.
+func every(d time.Duration, done <-chan struct{}, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-done:
 			return
 		case <-t.C:
-			if l := line(); l != "" {
-				fmt.Fprintln(w, l)
-			}
+			fn()
 		}
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
-	"github.com/trunkscope/trunkscope/config"
 )
 
 func cmdRun(e *env, args []string) error {
@@ -23,16 +21,13 @@ is stored and committed first.`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(c.config)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := openStack(ctx, cfg, c.data, true, e.log)
+	s, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
+	cfg := s.cfg
 	defer s.Close()
 	col, cons, err := s.newCollector()
 	if err != nil {
@@ -42,19 +37,10 @@ is stored and committed first.`)
 	e.log.Info("trunkscope running", "config", cfg.Source, "data", c.data, "brokers", s.brokers,
 		"store", s.st.Info().Engine+" "+s.st.Info().Version, "topic", cfg.Kafka.Topics.SIP)
 	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(*statsEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				st := col.Stats()
-				e.log.Info("collector", "consumed", st.Consumed.Load(), "cdrs", st.StoredCDRs.Load(), "rated", st.Rated.Load())
-			}
-		}
-	}()
+	go every(*statsEvery, done, func() {
+		st := col.Stats()
+		e.log.Info("collector", "consumed", st.Consumed.Load(), "cdrs", st.StoredCDRs.Load(), "rated", st.Rated.Load())
+	})
 	err = col.Run(ctx)
 	close(done)
 	if errors.Is(err, context.Canceled) {

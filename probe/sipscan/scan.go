@@ -472,25 +472,36 @@ func tagParam(v []byte) []byte {
 		case c == '>':
 			inAngle = false
 		case c == ';' && !inAngle:
-			j := skipLWS(v, i+1)
-			k := j
-			for k < len(v) && isToken(v[k]) {
-				k++
+			val, k, ok := paramTag(v[i+1:])
+			if ok {
+				return val
 			}
-			if equalFold(v[j:k], "tag") {
-				if e := skipLWS(v, k); e < len(v) && v[e] == '=' {
-					s := skipLWS(v, e+1)
-					e = s
-					for e < len(v) && isToken(v[e]) {
-						e++
-					}
-					return v[s:e]
-				}
-			}
-			i = k - 1
+			i += k
 		}
 	}
 	return nil
+}
+
+// paramTag reads one header parameter from just after its ';'. When it is
+// tag=value it returns the value and ok; next is where the parameter's name
+// ends, for the caller to go on from.
+func paramTag(v []byte) (val []byte, next int, ok bool) {
+	j := skipLWS(v, 0)
+	k := j
+	for k < len(v) && isToken(v[k]) {
+		k++
+	}
+	if equalFold(v[j:k], "tag") {
+		if e := skipLWS(v, k); e < len(v) && v[e] == '=' {
+			s := skipLWS(v, e+1)
+			e = s
+			for e < len(v) && isToken(v[e]) {
+				e++
+			}
+			return v[s:e], k, true
+		}
+	}
+	return nil, k, false
 }
 
 // tagAfter finds ;tag= in header parameters that hold no quotes or brackets.
@@ -500,22 +511,10 @@ func tagAfter(v []byte) []byte {
 		if i < 0 {
 			return nil
 		}
-		v = v[i+1:]
-		j := skipLWS(v, 0)
-		k := j
-		for k < len(v) && isToken(v[k]) {
-			k++
+		val, k, ok := paramTag(v[i+1:])
+		if ok {
+			return val
 		}
-		if equalFold(v[j:k], "tag") {
-			if e := skipLWS(v, k); e < len(v) && v[e] == '=' {
-				s := skipLWS(v, e+1)
-				e = s
-				for e < len(v) && isToken(v[e]) {
-					e++
-				}
-				return v[s:e]
-			}
-		}
-		v = v[k:]
+		v = v[i+1+k:]
 	}
 }
