@@ -21,6 +21,9 @@ const (
 	tagCSeqNum       = 10
 	tagCorrelationID = 11
 	tagRaw           = 12
+	tagCaptureID     = 13
+	tagNode          = 14
+	tagFlags         = 15
 )
 
 // AppendSIP appends the encoding of s to dst and returns the extended buffer.
@@ -39,6 +42,15 @@ func AppendSIP(dst []byte, s *SIP) []byte {
 	dst = appendU64(dst, tagCSeqNum, uint64(s.CSeqNum))
 	if len(s.CorrelationID) > 0 {
 		dst = appendBytes(dst, tagCorrelationID, s.CorrelationID)
+	}
+	if s.CaptureID != 0 {
+		dst = appendU64(dst, tagCaptureID, uint64(s.CaptureID))
+	}
+	if len(s.Node) > 0 {
+		dst = appendBytes(dst, tagNode, s.Node)
+	}
+	if s.Flags != 0 {
+		dst = appendU64(dst, tagFlags, uint64(s.Flags))
 	}
 	dst = appendBytes(dst, tagRaw, s.Raw)
 	return dst
@@ -81,7 +93,7 @@ func DecodeSIP(b []byte, s *SIP) error {
 		b = b[1+w+int(n):]
 		var x uint64
 		switch tag {
-		case tagTimeUS, tagTransport, tagStatus, tagCSeqNum:
+		case tagTimeUS, tagTransport, tagStatus, tagCSeqNum, tagCaptureID, tagFlags:
 			if x, err = u64(tag, v); err != nil {
 				return err
 			}
@@ -118,6 +130,12 @@ func DecodeSIP(b []byte, s *SIP) error {
 			s.CorrelationID = v
 		case tagRaw:
 			s.Raw = v
+		case tagCaptureID:
+			s.CaptureID = uint32(x)
+		case tagNode:
+			s.Node = v
+		case tagFlags:
+			s.Flags = Flags(x)
 		}
 	}
 	return nil

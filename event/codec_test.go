@@ -25,6 +25,7 @@ func sampleSIP() *SIP {
 func TestSIPRoundTrip(t *testing.T) {
 	in := sampleSIP()
 	in.CorrelationID = []byte("corr-7")
+	in.CaptureID, in.Node, in.Flags = 2001, []byte("sbc-ams-1"), FlagRetransmission|FlagHEP
 	b := AppendSIP(nil, in)
 	var out SIP
 	// Decode twice into the same value: stale state from the first decode
@@ -38,7 +39,8 @@ func TestSIPRoundTrip(t *testing.T) {
 		out.Transport != in.Transport || out.Status != 0 || out.CSeqNum != in.CSeqNum ||
 		!bytes.Equal(out.CallID, in.CallID) || !bytes.Equal(out.Method, in.Method) ||
 		!bytes.Equal(out.Raw, in.Raw) || !bytes.Equal(out.ProbeID, in.ProbeID) ||
-		!bytes.Equal(out.CorrelationID, in.CorrelationID) || out.Version != Version {
+		!bytes.Equal(out.CorrelationID, in.CorrelationID) || out.Version != Version ||
+		out.CaptureID != in.CaptureID || !bytes.Equal(out.Node, in.Node) || out.Flags != in.Flags {
 		t.Fatalf("round trip mismatch:\n in  %+v\n out %+v", in, out)
 	}
 	resp := sampleSIP()
@@ -46,7 +48,7 @@ func TestSIPRoundTrip(t *testing.T) {
 	if err := DecodeSIP(AppendSIP(nil, resp), &out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != 486 || out.IsRequest() || len(out.CorrelationID) != 0 {
+	if out.Status != 486 || out.IsRequest() || len(out.CorrelationID) != 0 || out.Flags != 0 || out.CaptureID != 0 {
 		t.Fatalf("response decoded as %+v", out)
 	}
 }

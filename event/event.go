@@ -102,9 +102,28 @@ type SIP struct {
 	CSeqNum uint32
 	// CorrelationID is HEP chunk 0x11 or a configured header, when present.
 	CorrelationID []byte
+	// CaptureID and Node are the HEP capture agent ID (chunk 0x0c) and node
+	// name (chunk 0x13) of the sender that mirrored the message, usable for
+	// trunk resolution; zero and empty for captured packets.
+	CaptureID uint32
+	Node      []byte
+	// Flags qualify the observation (FlagRetransmission, ...).
+	Flags Flags
 	// Raw is the complete SIP message (start line, headers and body).
 	Raw []byte
 }
+
+// Flags is a set of observation qualifiers.
+type Flags uint8
+
+const (
+	// FlagRetransmission marks a message the probe has already seen once
+	// in the same transaction (same Call-ID, CSeq and method or status)
+	// at an earlier time: it was sent again, it is not a tap duplicate.
+	FlagRetransmission Flags = 1 << iota
+	// FlagHEP marks a message received over HEP rather than captured.
+	FlagHEP
+)
 
 // IsRequest reports whether the message is a request.
 func (s *SIP) IsRequest() bool { return s.Status == 0 }
