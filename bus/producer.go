@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -12,8 +13,11 @@ import (
 
 // Producer publishes events in batches. Encoded events are appended to one
 // arena per batch and the kafka.Message slice is reused, so publishing does
-// not allocate per event in steady state. Not safe for concurrent use.
+// not allocate per event in steady state. It is safe for concurrent use
+// (live capture and HEP listeners share one); live inputs also call
+// FlushEvery so a quiet trunk's events do not wait for a full batch.
 type Producer struct {
+	mu      sync.Mutex
 	w       *kafka.Writer
 	topics  Topics
 	batch   int
@@ -61,6 +65,8 @@ func NewProducer(brokers []string, topics Topics, o ProducerOptions) *Producer {
 // SIP encodes ev and queues it, keyed by Call-ID; it writes the batch when
 // full. It implements the probe's sink: ev may be reused once it returns.
 func (p *Producer) SIP(ev *event.SIP) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	start := len(p.arena)
 	p.arena = event.AppendSIP(p.arena, ev)
 	mid := len(p.arena)
@@ -68,13 +74,36 @@ func (p *Producer) SIP(ev *event.SIP) error {
 	p.offsets = append(p.offsets, start, mid)
 	p.keys = append(p.keys, len(p.arena))
 	if len(p.keys) >= p.batch {
-		return p.Flush(context.Background())
+		return p.flush(context.Background())
 	}
 	return nil
 }
 
 // Flush writes every queued event and waits for the acknowledgements.
 func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.flush(ctx)
+}
+
+// FlushEvery flushes every d until ctx is done; errors are reported to
+// onErr (the events stay queued and the next flush retries them).
+func (p *Producer) FlushEvery(ctx context.Context, d time.Duration, onErr func(error)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := p.Flush(ctx); err != nil && ctx.Err() == nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+func (p *Producer) flush(ctx context.Context) error {
 	if len(p.keys) == 0 {
 		return nil
 	}
@@ -96,7 +125,11 @@ func (p *Producer) Flush(ctx context.Context) error {
 }
 
 // Sent returns how many events were acknowledged.
-func (p *Producer) Sent() int64 { return p.sent }
+func (p *Producer) Sent() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent
+}
 
 // Close flushes and closes the writer.
 func (p *Producer) Close(ctx context.Context) error {

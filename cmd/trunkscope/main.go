@@ -35,6 +35,7 @@ func commands() []command {
 		{"gen", "--out FILE.pcap [flags]", "write a synthetic SIP/RTP capture and its ground truth (FILE.truth.json)", cmdGen},
 		{"replay", "FILE [flags]", "feed a pcap/pcapng capture through probe, Kafka, collector, ClickHouse and rating; print the per-trunk table", cmdReplay},
 		{"run", "[flags]", "run the service (embedded broker and store, collector) until SIGINT/SIGTERM", cmdRun},
+		{"probe", "--iface IF [flags]", "capture SIP live and publish it as events (with no brokers configured, also run the collector)", cmdProbe},
 		{"cdr", "export [flags]", "export CDRs with their cost as CSV or JSON lines", cmdCDR},
 		{"migrate", "[flags]", "create or upgrade the ClickHouse schema (idempotent)", cmdMigrate},
 		{"bench", "[flags]", "measure the probe, rating and the embedded pipeline on this machine", cmdBench},

@@ -3,49 +3,115 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/trunkscope/trunkscope/bus"
+	"github.com/trunkscope/trunkscope/collector"
 )
 
 func cmdRun(e *env, args []string) error {
 	fs := flagSet(e, "run", "[flags]", `Runs trunkscope as a service on the embedded defaults (or the servers the
-configuration names): the Kafka broker, the ClickHouse store, and the
-collector consuming SIP events into CDRs and rated CDRs. Probes publish to the
-broker address it logs. Stops cleanly on SIGINT or SIGTERM: what was consumed
-is stored and committed first.`)
+configuration names): the Kafka broker, the ClickHouse store, the collector
+consuming SIP events into CDRs and rated CDRs, and the live inputs given
+(--iface). Other probes publish to the broker address it logs. Stops cleanly
+on SIGINT or SIGTERM: what was consumed is stored and committed first.
+
+Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
 	var c common
+	var in inputs
 	c.register(fs)
+	in.register(fs)
 	statsEvery := fs.Duration("stats-interval", 30*time.Second, "how often to log throughput")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	return serve(e, &c, in, true, *statsEvery)
+}
+
+func cmdProbe(e *env, args []string) error {
+	fs := flagSet(e, "probe", "--iface IF [flags]", `Runs the passive probe: captures SIP live and publishes every message as an
+event to the Kafka brokers of the configuration. With no brokers configured
+(the embedded defaults) there is no other consumer, so it also runs the
+embedded broker, store and collector, exactly like 'trunkscope run'.
+
+Example: trunkscope probe --iface eth1 --bpf "udp port 5060 or tcp port 5060" --config prod.yml`)
+	var c common
+	var in inputs
+	c.register(fs)
+	in.register(fs)
+	statsEvery := fs.Duration("stats-interval", 30*time.Second, "how often to log throughput")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !in.any() {
+		return usagef("no input: give --iface")
+	}
+	return serve(e, &c, in, false, *statsEvery)
+}
+
+// serve runs inputs and, with withCollector or on the embedded broker, the
+// collector, until SIGINT/SIGTERM.
+func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := c.open(ctx, e, true)
 	if err != nil {
 		return err
 	}
-	cfg := s.cfg
 	defer s.Close()
-	col, cons, err := s.newCollector()
-	if err != nil {
-		return err
+	cfg := s.cfg
+	if s.broker != nil {
+		withCollector = true // nobody else can consume an embedded broker
 	}
-	defer cons.Close()
+	var col *collector.Collector
+	if withCollector {
+		var cons *bus.Consumer
+		if col, cons, err = s.newCollector(); err != nil {
+			return err
+		}
+		defer cons.Close()
+	}
+	var waitInputs func() error
+	if in.any() {
+		prod := bus.NewProducer(s.brokers, s.topics(), bus.ProducerOptions{})
+		defer prod.Close(context.WithoutCancel(ctx))
+		if waitInputs, err = startInputs(ctx, e, cfg.ProbeID, in, prod); err != nil {
+			return err
+		}
+	}
 	e.log.Info("trunkscope running", "config", cfg.Source, "data", c.data, "brokers", s.brokers,
-		"store", s.st.Info().Engine+" "+s.st.Info().Version, "topic", cfg.Kafka.Topics.SIP)
+		"store", s.st.Info().Engine+" "+s.st.Info().Version, "topic", cfg.Kafka.Topics.SIP, "collector", withCollector)
 	done := make(chan struct{})
-	go every(*statsEvery, done, func() {
-		st := col.Stats()
-		e.log.Info("collector", "consumed", st.Consumed.Load(), "cdrs", st.StoredCDRs.Load(), "rated", st.Rated.Load())
-	})
-	err = col.Run(ctx)
-	close(done)
-	if errors.Is(err, context.Canceled) {
-		e.log.Info("stopped", "consumed", col.Stats().Consumed.Load(), "cdrs", col.Stats().StoredCDRs.Load())
-		return nil
+	defer close(done)
+	if col != nil {
+		go every(statsEvery, done, func() {
+			st := col.Stats()
+			e.log.Info("collector", "consumed", st.Consumed.Load(), "cdrs", st.StoredCDRs.Load(), "rated", st.Rated.Load())
+		})
+		err = col.Run(ctx)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		stop() // a collector failure stops the inputs too
+	} else {
+		<-ctx.Done()
 	}
-	return err
+	if waitInputs != nil {
+		if ierr := waitInputs(); ierr != nil && err == nil {
+			err = ierr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stopped: %w", err)
+	}
+	if col != nil {
+		e.log.Info("stopped", "consumed", col.Stats().Consumed.Load(), "cdrs", col.Stats().StoredCDRs.Load())
+	} else {
+		e.log.Info("stopped")
+	}
+	return nil
 }
