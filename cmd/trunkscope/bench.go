@@ -92,7 +92,7 @@ Single-threaded figures; run it on an idle machine.`)
 	}
 	start = time.Now()
 	var out bytes.Buffer
-	if err := replay(context.Background(), &env{stdout: &out, stderr: ioDiscard{}, log: e.log}, config.Default(), filepath.Join(dir, "data"), sig); err != nil {
+	if err := replay(context.Background(), &env{stdout: &out, stderr: ioDiscard{}, log: e.log}, config.Default(), filepath.Join(dir, "data"), sig, false); err != nil {
 		return err
 	}
 	el = time.Since(start)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Public captures (probe/testdata, sources in its README) replay into the
@@ -86,4 +87,26 @@ func sortedStats(s string) string {
 	f := strings.Fields(s)
 	sort.Strings(f)
 	return fmt.Sprint(f)
+}
+
+// --realtime paces the replay at the recorded speed and stores the same
+// CDRs as a fast replay.
+func TestRealtimeReplay(t *testing.T) {
+	capture := filepath.Join("..", "..", "probe", "testdata", "sip_ipv4_tcp.pcap") // SIP spans 6.5 s
+	fast := exportAfter(t, "replay", capture)
+	start := time.Now()
+	paced := exportAfter(t, "replay", capture, "--realtime")
+	if el := time.Since(start); el < 6*time.Second {
+		t.Fatalf("realtime replay of a 6.5 s capture took %s", el)
+	}
+	if fmt.Sprint(fast) != fmt.Sprint(paced) {
+		t.Fatalf("realtime replay stored %+v, fast replay %+v", paced, fast)
+	}
+}
+
+func exportAfter(t *testing.T, args ...string) []exported {
+	t.Helper()
+	data := t.TempDir()
+	mustRun(t, append(args, "--data", data)...)
+	return exportCDRs(t, data)
 }

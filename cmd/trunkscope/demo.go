@@ -42,7 +42,7 @@ exactly once).`)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	if err := replay(ctx, e, cfg, c.data, capture); err != nil {
+	if err := replay(ctx, e, cfg, c.data, capture, false); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\ndemo done in %s. Explore: trunkscope cdr export --data %s | head\n", time.Since(start).Round(time.Millisecond), c.data)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +25,7 @@ rates them, and prints the per-trunk table. Replaying the same capture into the
 same data directory again does not duplicate anything.`)
 	var c common
 	c.register(fs)
+	realtime := fs.Bool("realtime", false, "replay at the recorded speed (packet spacing as captured) instead of as fast as possible")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,11 +38,11 @@ same data directory again does not duplicate anything.`)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return replay(ctx, e, cfg, c.data, fs.Arg(0))
+	return replay(ctx, e, cfg, c.data, fs.Arg(0), *realtime)
 }
 
 // replay runs the embedded pipeline over one capture and prints the table.
-func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path string) error {
+func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path string, realtime bool) error {
 	// Check the file before starting engines: a typo should not cost the
 	// seconds an engine takes to start.
 	r, err := pcapfile.Open(path)
@@ -69,7 +71,12 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 		}
 		return fmt.Sprintf("replay: %s %3.0f%% (%s of %s)", path, 100*float64(read.Load())/float64(t), mb(read.Load()), mb(t))
 	})
-	err = probe.ReadFile(ctx, path, p, prod, func(rd, tot int64) { read.Store(rd); total.Store(tot) })
+	report := func(rd, tot int64) { read.Store(rd); total.Store(tot) }
+	if realtime {
+		err = readPaced(ctx, path, p, prod, report)
+	} else {
+		err = probe.ReadFile(ctx, path, p, prod, report)
+	}
 	close(done)
 	if err != nil {
 		prod.Close(context.WithoutCancel(ctx))
@@ -205,4 +212,44 @@ func outcomes(m map[collector.Outcome]int64) string {
 		}
 	}
 	return out
+}
+
+// readPaced feeds a capture to the probe at its recorded speed: each packet
+// waits until as much wall time has passed since the first as capture time
+// did. Timestamps stay the capture's, so the results equal a fast replay.
+func readPaced(ctx context.Context, path string, p *probe.Probe, sink probe.Sink, progress func(read, total int64)) error {
+	r, err := pcapfile.Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var first int64
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		data, ts, lt, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			progress(r.Offset(), r.Size())
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", path, err)
+		}
+		if first == 0 {
+			first = ts
+		}
+		if wait := time.Duration(ts-first)*time.Microsecond - time.Since(start); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("replay %s: %w", path, ctx.Err())
+			case <-timer.C:
+			}
+			progress(r.Offset(), r.Size())
+		}
+		if err := p.Packet(lt, ts, data, sink); err != nil {
+			return err
+		}
+	}
 }
