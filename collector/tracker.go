@@ -31,6 +31,7 @@ type dialog struct {
 	partition   int
 	firstOffset int64
 	caller      netip.AddrPort // the INVITE's sender
+	from, to    netip.Addr     // the INVITE's hop: which leg a message belongs to
 	attemptCSeq uint32
 	inviteUS    int64 // latest INVITE of the attempt (a challenge restarts Timer B)
 	provUS      int64 // first provisional response of the attempt
@@ -44,7 +45,7 @@ type dialog struct {
 }
 
 type partition struct {
-	dialogs    map[string]*dialog
+	dialogs    map[string]legs
 	nowUS      int64 // event-time watermark: the newest capture time seen
 	sweptUS    int64
 	lastOffset int64
@@ -78,7 +79,7 @@ func NewTracker(t Timers, trunks *Trunks) *Tracker {
 func (t *Tracker) part(p int) *partition {
 	pt := t.parts[p]
 	if pt == nil {
-		pt = &partition{dialogs: map[string]*dialog{}, lastOffset: -1}
+		pt = &partition{dialogs: map[string]legs{}, lastOffset: -1}
 		t.parts[p] = pt
 	}
 	return pt
@@ -88,9 +89,11 @@ func (t *Tracker) part(p int) *partition {
 func (t *Tracker) Open() int {
 	n := 0
 	for _, pt := range t.parts {
-		for _, d := range pt.dialogs {
-			if !d.closed {
-				n++
+		for _, ls := range pt.dialogs {
+			for _, d := range ls {
+				if !d.closed {
+					n++
+				}
 			}
 		}
 	}
@@ -108,11 +111,17 @@ func (t *Tracker) Apply(p int, offset int64, ev *event.SIP) {
 	if ev.TimeUS > pt.nowUS {
 		pt.nowUS = ev.TimeUS
 	}
-	d := pt.dialogs[string(ev.CallID)]
+	ls := pt.dialogs[string(ev.CallID)]
+	var d *dialog
+	if ev.IsRequest() {
+		d = ls.request(ev.Src.Addr(), ev.Dst.Addr())
+	} else {
+		d = ls.response(ev.Src.Addr(), ev.Dst.Addr())
+	}
 	if ev.IsRequest() {
 		switch string(ev.Method) {
 		case "INVITE":
-			t.invite(pt, p, offset, d, ev)
+			t.invite(pt, p, offset, ls, ev)
 		case "CANCEL":
 			if d != nil && !d.closed {
 				d.cancelled = true
@@ -140,8 +149,53 @@ func (d *dialog) touch(ts int64) {
 	d.cdr.Version = uint64(max(int64(d.cdr.Version), ts))
 }
 
-func (t *Tracker) invite(pt *partition, p int, offset int64, d *dialog, ev *event.SIP) {
-	if d != nil {
+// legs are the call legs one Call-ID has on the wire: one per hop its
+// INVITE takes. A proxy that forwards a call from a customer trunk to a
+// carrier keeps the Call-ID, so the probe sees the INVITE twice, on two
+// address pairs: two legs, each with its own trunk, outcome and timing.
+type legs []*dialog
+
+// forward returns the leg whose INVITE went from src to dst.
+func (ls legs) forward(src, dst netip.Addr) *dialog {
+	for _, d := range ls {
+		if d.from == src && d.to == dst {
+			return d
+		}
+	}
+	return nil
+}
+
+// request returns the leg a request from src to dst belongs to: sent the
+// INVITE's way (the caller's ACK, CANCEL, BYE) or back (the callee's BYE).
+// A lone leg also takes requests on other address pairs (NAT, a
+// multi-homed peer).
+func (ls legs) request(src, dst netip.Addr) *dialog {
+	if d := ls.forward(src, dst); d != nil {
+		return d
+	}
+	if d := ls.forward(dst, src); d != nil {
+		return d
+	}
+	if len(ls) == 1 {
+		return ls[0]
+	}
+	return nil
+}
+
+// response returns the leg a response from src to dst answers: responses
+// flow back along the INVITE's hop.
+func (ls legs) response(src, dst netip.Addr) *dialog {
+	if d := ls.forward(dst, src); d != nil {
+		return d
+	}
+	if len(ls) == 1 {
+		return ls[0]
+	}
+	return nil
+}
+
+func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.SIP) {
+	if d := ls.forward(ev.Src.Addr(), ev.Dst.Addr()); d != nil {
 		switch {
 		case ev.CSeqNum == d.attemptCSeq:
 			t.Counts.Retransmissions++
@@ -171,22 +225,34 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, d *dialog, ev *even
 	}
 	if to := req.To(); to != nil {
 		if _, has := to.Params.Get("tag"); has {
-			t.Counts.Orphans++ // a re-INVITE of a call whose start we never saw
+			// In-dialog: the callee's re-INVITE, or one of a call whose
+			// start we never saw.
+			if d := ls.request(ev.Src.Addr(), ev.Dst.Addr()); d != nil {
+				t.Counts.ReInvites++
+				if !d.closed {
+					d.lastUS = max(d.lastUS, ev.TimeUS)
+				}
+				return
+			}
+			t.Counts.Orphans++
 			return
 		}
 	}
 	t.Counts.Invites++
 	t.Counts.Opened++
 	trunk, dir := t.trunks.Resolve(ev.Src, ev.Dst)
-	d = &dialog{
+	d := &dialog{
 		partition:   p,
 		firstOffset: offset,
 		caller:      ev.Src,
+		from:        ev.Src.Addr(),
+		to:          ev.Dst.Addr(),
 		attemptCSeq: ev.CSeqNum,
 		inviteUS:    ev.TimeUS,
 		lastUS:      ev.TimeUS,
 		cdr: CDR{
 			CallID:    string(ev.CallID),
+			Leg:       uint8(min(len(ls), 255)),
 			Trunk:     trunk,
 			Direction: dir,
 			ProbeID:   string(ev.ProbeID),
@@ -205,7 +271,7 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, d *dialog, ev *even
 			d.cdr.Callee = to.Address.User
 		}
 	}
-	pt.dialogs[d.cdr.CallID] = d
+	pt.dialogs[d.cdr.CallID] = append(ls, d)
 }
 
 func (t *Tracker) bye(d *dialog, ev *event.SIP) {
@@ -317,45 +383,55 @@ func (t *Tracker) sweep(pt *partition, final bool, endUS int64) {
 	pt.sweptUS = now
 	inviteUS := t.timers.Invite.Microseconds()
 	procUS := t.timers.Proceeding.Microseconds()
-	for id, d := range pt.dialogs {
-		if d.closed {
-			if final || now-d.closedUS >= t.timers.Linger.Microseconds() {
-				delete(pt.dialogs, id)
-				t.Counts.Evicted++
-			}
-			continue
-		}
-		switch {
-		case d.cdr.AnswerUS != 0:
-			if now-d.cdr.AnswerUS >= t.timers.MaxDuration.Microseconds() {
-				d.cdr.Flags = append(d.cdr.Flags, "max_duration")
-				t.close(d, d.lastUS)
-			} else if final {
-				d.cdr.Flags = append(d.cdr.Flags, "no_bye")
-				t.close(d, max(d.lastUS, endUS))
-			}
-		case d.challenged:
-			if final || now-d.finalUS >= inviteUS {
-				t.close(d, d.finalUS)
-			}
-		default:
-			// No final response: Timer B from the INVITE while nothing came
-			// back, Timer C from the first provisional once something did.
-			deadline := d.inviteUS + inviteUS
-			if d.provUS != 0 {
-				deadline = d.provUS + procUS
-			}
-			if now >= deadline {
-				d.touch(deadline)
-				t.close(d, deadline)
-			} else if final {
-				d.cdr.Flags = append(d.cdr.Flags, "end_of_input")
-				d.touch(deadline)
-				t.close(d, deadline)
+	for id, ls := range pt.dialogs {
+		evictable := true
+		for _, d := range ls {
+			t.timeout(d, now, final, endUS, inviteUS, procUS)
+			if !d.closed || (!final && now-d.closedUS < t.timers.Linger.Microseconds()) {
+				evictable = false
 			}
 		}
-		if final && d.closed {
+		// A call's legs go together, so a late message of one leg never
+		// meets a renumbered sibling.
+		if evictable {
 			delete(pt.dialogs, id)
+			t.Counts.Evicted += int64(len(ls))
+		}
+	}
+}
+
+// timeout applies the timers to one open leg.
+func (t *Tracker) timeout(d *dialog, now int64, final bool, endUS, inviteUS, procUS int64) {
+	if d.closed {
+		return
+	}
+	switch {
+	case d.cdr.AnswerUS != 0:
+		if now-d.cdr.AnswerUS >= t.timers.MaxDuration.Microseconds() {
+			d.cdr.Flags = append(d.cdr.Flags, "max_duration")
+			t.close(d, d.lastUS)
+		} else if final {
+			d.cdr.Flags = append(d.cdr.Flags, "no_bye")
+			t.close(d, max(d.lastUS, endUS))
+		}
+	case d.challenged:
+		if final || now-d.finalUS >= inviteUS {
+			t.close(d, d.finalUS)
+		}
+	default:
+		// No final response: Timer B from the INVITE while nothing came
+		// back, Timer C from the first provisional once something did.
+		deadline := d.inviteUS + inviteUS
+		if d.provUS != 0 {
+			deadline = d.provUS + procUS
+		}
+		if now >= deadline {
+			d.touch(deadline)
+			t.close(d, deadline)
+		} else if final {
+			d.cdr.Flags = append(d.cdr.Flags, "end_of_input")
+			d.touch(deadline)
+			t.close(d, deadline)
 		}
 	}
 }
@@ -395,9 +471,11 @@ func (t *Tracker) CommitPoint(p int) int64 {
 		return -1
 	}
 	next := pt.lastOffset + 1
-	for _, d := range pt.dialogs {
-		if !d.closed && d.firstOffset < next {
-			next = d.firstOffset
+	for _, ls := range pt.dialogs {
+		for _, d := range ls {
+			if !d.closed && d.firstOffset < next {
+				next = d.firstOffset
+			}
 		}
 	}
 	return next

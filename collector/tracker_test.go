@@ -233,3 +233,53 @@ func TestClassifyTable(t *testing.T) {
 		t.Fatal("outcome names are part of the stored data")
 	}
 }
+
+// Behind a proxy one Call-ID crosses two trunks: the customer's INVITE to
+// us and ours to the carrier are two legs with their own trunk and timing.
+func TestProxyTwoLegs(t *testing.T) {
+	cust := netip.MustParseAddrPort("192.0.2.30:5060")
+	trunks := NewTrunks([]config.Trunk{
+		{Name: "carrier-a", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
+		{Name: "customer-x", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.30/32")}},
+	})
+	tr := NewTracker(timers, trunks)
+	hop := func(ms int64, src, dst netip.AddrPort, s step) *event.SIP {
+		s.ms = ms
+		ev := sipEvent("px", s)
+		ev.Src, ev.Dst = src, dst
+		return ev
+	}
+	seq := []*event.SIP{
+		hop(0, cust, us, step{method: "INVITE", cseq: 1}),
+		hop(10, us, cust, step{code: 100, cseq: 1}),
+		hop(15, us, them, step{method: "INVITE", cseq: 1}),  // same CSeq, next hop: not a retransmission
+		hop(500, us, them, step{method: "INVITE", cseq: 1}), // this one is
+		hop(800, them, us, step{code: 180, cseq: 1, toTag: true}),
+		hop(810, us, cust, step{code: 180, cseq: 1, toTag: true}),
+		hop(3000, them, us, step{code: 200, cseq: 1, toTag: true}),
+		hop(3010, us, cust, step{code: 200, cseq: 1, toTag: true}),
+		hop(9000, cust, us, step{method: "BYE", cseq: 2, toTag: true}),
+		hop(9010, us, them, step{method: "BYE", cseq: 2, toTag: true}),
+	}
+	for i, ev := range seq {
+		tr.Apply(0, int64(i), ev)
+	}
+	cdrs := tr.TakeCDRs()
+	if len(cdrs) != 2 {
+		t.Fatalf("%d CDRs, want two legs: %+v", len(cdrs), cdrs)
+	}
+	byLeg := map[uint8]CDR{}
+	for _, c := range cdrs {
+		byLeg[c.Leg] = c
+	}
+	in, out := byLeg[0], byLeg[1]
+	if in.Trunk != "customer-x" || in.Direction != Inbound || in.PDDMs != 810 || in.DurationMs != 5990 || in.HangupBy != "caller" {
+		t.Errorf("customer leg %+v", in)
+	}
+	if out.Trunk != "carrier-a" || out.Direction != Outbound || out.PDDMs != 785 || out.DurationMs != 6010 || out.HangupBy != "caller" {
+		t.Errorf("carrier leg %+v", out)
+	}
+	if tr.Counts.Retransmissions != 1 {
+		t.Errorf("retransmissions %d, want 1", tr.Counts.Retransmissions)
+	}
+}

@@ -14,7 +14,9 @@ import (
 // response code equal tshark 4.0's `-z sip,stat` for each file.
 func TestPublicCaptures(t *testing.T) {
 	type cdr struct {
-		callID, outcome string
+		callID          string
+		leg             int
+		outcome         string
 		code            int
 		flags, end      string // end checked when set
 	}
@@ -25,23 +27,26 @@ func TestPublicCaptures(t *testing.T) {
 	}{
 		{"aaa.pcap", "INVITE=11 ACK=7 REGISTER=18 CANCEL=11 407=3 200=3 408=2 480=1 100=7 401=14 183=1 403=3", []cdr{
 			// CANCEL sent after 100 Trying; the INVITE then ends with 408.
-			{"105090259-446faf7a@192.168.1.2", "cancelled", 408, "", ""},
+			{"105090259-446faf7a@192.168.1.2", 0, "cancelled", 408, "", ""},
 			// 407 challenge, INVITE re-sent with credentials: one attempt.
-			{"11894297-4432a9f8@192.168.1.2", "no_answer", 480, "", ""},
-			{"24487391-449bf2a0@192.168.1.2", "rejected", 403, "", ""},
-			{"85216695-42dcdb1d@192.168.1.2", "rejected", 403, "", ""},
+			{"11894297-4432a9f8@192.168.1.2", 0, "no_answer", 480, "", ""},
+			{"24487391-449bf2a0@192.168.1.2", 0, "rejected", 403, "", ""},
+			{"85216695-42dcdb1d@192.168.1.2", 0, "rejected", 403, "", ""},
 		}},
 		{"sip_ipv4_tcp.pcap", "INVITE=1 ACK=1 BYE=1 200=2 180=1 100=1", []cdr{
-			{"158936656982201062716@10.33.6.100", "answered", 200, "", ""},
+			{"158936656982201062716@10.33.6.100", 0, "answered", 200, "", ""},
 		}},
 		{"SIP_DTMF2.pcap", "INVITE=3 ACK=3 REGISTER=5 603=1 200=7 180=2 100=8", []cdr{
-			{"5514@192.168.105.110", "rejected", 603, "", ""},
+			{"5514@192.168.105.110", 0, "rejected", 603, "", ""},
 			// The capture ends during the call: no BYE was captured.
-			// It ends where the capture ends (its last packet, per capinfos).
-			{"25672@192.168.105.110", "answered", 200, "no_bye", "2005-09-09T12:04:05.367724Z"},
+			// One Call-ID, two hops (.110 -> .105, then .105 -> .110): two
+			// legs, both cut off where the capture ends (its last packet,
+			// per capinfos).
+			{"25672@192.168.105.110", 0, "answered", 200, "no_bye", "2005-09-09T12:04:05.367724Z"},
+			{"25672@192.168.105.110", 1, "answered", 200, "no_bye", "2005-09-09T12:04:05.367724Z"},
 		}},
 		{"sip-rtp-g729a.pcap", "INVITE=1 ACK=1 BYE=1 200=2 100=1", []cdr{
-			{"1-24411@10.0.2.20", "answered", 200, "pdd_to_2xx", ""},
+			{"1-24411@10.0.2.20", 0, "answered", 200, "pdd_to_2xx", ""},
 		}},
 		{"poor_jitter_quality_22.pcapng", "", nil},
 		{"pcmu_8k_no_jitter.pcap", "", nil},
@@ -58,10 +63,10 @@ func TestPublicCaptures(t *testing.T) {
 			}
 			byID := map[string]exported{}
 			for _, e := range got {
-				byID[e.CallID] = e
+				byID[fmt.Sprint(e.CallID, "/", e.Leg)] = e
 			}
 			for _, w := range tc.cdrs {
-				e := byID[w.callID]
+				e := byID[fmt.Sprint(w.callID, "/", w.leg)]
 				if e.Outcome != w.outcome || e.FinalCode != w.code || e.Flags != w.flags || (w.end != "" && e.End != w.end) {
 					t.Errorf("%s: got %+v, want %+v", w.callID, e, w)
 				}

@@ -65,6 +65,7 @@ func mustRun(t *testing.T, args ...string) result {
 // exported is one line of `cdr export --format jsonl`.
 type exported struct {
 	CallID      string `json:"call_id"`
+	Leg         int    `json:"leg"`
 	Trunk       string `json:"trunk"`
 	Direction   string `json:"direction"`
 	Caller      string `json:"caller"`
