@@ -36,6 +36,8 @@ type Options struct {
 	BatchSize     int           // events per store batch
 	FlushInterval time.Duration // longest a consumed event waits to be stored
 	Timers        Timers
+	// CorrelationHeader names the header tying an SBC's legs (e.g. X-CID).
+	CorrelationHeader string
 	// BeforeStore, when set, runs before every batch is written; tests use
 	// it to crash the process between publish and store.
 	BeforeStore func()
@@ -72,7 +74,7 @@ func New(o Options, src Source, st store.Store, trunks *Trunks, pricing *Pricing
 	}
 	return &Collector{
 		o: o, src: src, st: st, pricing: pricing,
-		tracker: NewTracker(o.Timers, trunks),
+		tracker: NewTracker(o.Timers, trunks, o.CorrelationHeader),
 		log:     o.Logger.With("component", "collector"),
 	}
 }

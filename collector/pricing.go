@@ -81,7 +81,11 @@ func (p *Pricing) Rate(c *CDR) (r Rated, ok bool, err error) {
 	if deck == nil {
 		return r, false, nil
 	}
-	res, err := deck.Price(c.Callee, c.DurationMs)
+	number := c.CalleeE164
+	if number == "" {
+		number = c.Callee
+	}
+	res, err := deck.Price(number, c.DurationMs)
 	if err != nil {
 		return r, true, err
 	}

@@ -91,7 +91,7 @@ func Summary(ctx context.Context, st store.Store, db string) ([]TrunkSummary, er
 // ExportColumns are the columns of `cdr export`, in order.
 var ExportColumns = []string{"call_id", "leg", "trunk", "direction", "caller", "callee", "start", "answer", "end",
 	"pdd_ms", "duration_ms", "outcome", "final_code", "hangup_by", "flags", "billable_s", "cost", "currency",
-	"destination", "deck_version"}
+	"destination", "deck_version", "caller_e164", "callee_e164", "ring_ms", "reason", "correlation"}
 
 // Export writes CDRs started in [from, to) joined with their cost, as csv
 // or jsonl, ordered by start time.
@@ -104,9 +104,11 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 	// USING, not compound ON); unmatched rows get empty cost columns.
 	q := fmt.Sprintf(`SELECT call_id, leg, trunk, direction, caller, callee, start_us, answer_us, end_us,
 		pdd_ms, duration_ms, outcome, final_code, hangup_by, flags,
-		billable_s, amount, decimals, currency, destination, deck_version
+		billable_s, amount, decimals, currency, destination, deck_version,
+		caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation
 		FROM (SELECT call_id, leg, trunk, direction, caller, callee, start_us, answer_us, end_us, pdd_ms,
-			duration_ms, outcome, final_code, hangup_by, flags
+			duration_ms, outcome, final_code, hangup_by, flags,
+			caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation
 			FROM %[1]s.cdrs FINAL
 			WHERE start_time >= toDateTime(%[2]d, 'UTC') AND start_time < toDateTime(%[3]d, 'UTC')) AS c
 		ALL LEFT JOIN (SELECT call_id, leg, billable_s, amount, decimals, currency, destination, deck_version
@@ -139,7 +141,9 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 			r.String(i, "caller"), r.String(i, "callee"), ts(r.Int(i, "start_us")), ts(r.Int(i, "answer_us")),
 			ts(r.Int(i, "end_us")), r.String(i, "pdd_ms"), r.String(i, "duration_ms"), r.String(i, "outcome"),
 			r.String(i, "final_code"), r.String(i, "hangup_by"), r.String(i, "flags"), r.String(i, "billable_s"),
-			cost, r.String(i, "currency"), r.String(i, "destination"), r.String(i, "deck_version")}
+			cost, r.String(i, "currency"), r.String(i, "destination"), r.String(i, "deck_version"),
+			r.String(i, "caller_e164"), r.String(i, "callee_e164"), r.String(i, "ring_ms"), reasonString(r, i),
+			r.String(i, "correlation")}
 		if err := r.Err(); err != nil {
 			return i, err
 		}
@@ -152,7 +156,7 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 		obj := make(map[string]any, len(rec))
 		for k, col := range ExportColumns {
 			switch col {
-			case "leg", "pdd_ms", "duration_ms", "final_code", "billable_s":
+			case "leg", "pdd_ms", "duration_ms", "final_code", "billable_s", "ring_ms":
 				n, _ := strconv.ParseInt(rec[k], 10, 64)
 				obj[col] = n
 			default:
@@ -190,4 +194,17 @@ func SIPCounts(ctx context.Context, st store.Store, db string) ([]SIPCount, erro
 		out = append(out, SIPCount{Kind: r.String(i, "kind"), Count: r.Int(i, "n")})
 	}
 	return out, r.Err()
+}
+
+// reasonString renders a stored Reason as in the header: `Q.850;cause=16`.
+func reasonString(r *store.Rows, i int) string {
+	p := r.String(i, "reason_protocol")
+	if p == "" {
+		return ""
+	}
+	s := p + ";cause=" + r.String(i, "reason_cause")
+	if t := r.String(i, "reason_text"); t != "" {
+		s += ";text=" + strconv.Quote(t)
+	}
+	return s
 }

@@ -63,6 +63,8 @@ type Tracker struct {
 	parts  map[int]*partition
 	out    []CDR
 	Counts TrackerCounts
+	// corrHeader names the header tying an SBC's legs, "" for none.
+	corrHeader string
 }
 
 // TrackerCounts are the tracker's counters.
@@ -71,9 +73,10 @@ type TrackerCounts struct {
 	Opened, Closed, Evicted                                                    int64
 }
 
-// NewTracker returns an empty tracker.
-func NewTracker(t Timers, trunks *Trunks) *Tracker {
-	return &Tracker{timers: t, trunks: trunks, parser: sip.NewParser(), parts: map[int]*partition{}}
+// NewTracker returns an empty tracker. correlationHeader, when set, names
+// the header that ties an SBC's legs into one call.
+func NewTracker(t Timers, trunks *Trunks, correlationHeader string) *Tracker {
+	return &Tracker{timers: t, trunks: trunks, parser: sip.NewParser(), parts: map[int]*partition{}, corrHeader: correlationHeader}
 }
 
 func (t *Tracker) part(p int) *partition {
@@ -125,6 +128,7 @@ func (t *Tracker) Apply(p int, offset int64, ev *event.SIP) {
 		case "CANCEL":
 			if d != nil && !d.closed {
 				d.cancelled = true
+				d.reason(ev)
 				d.touch(ev.TimeUS)
 			}
 		case "BYE":
@@ -141,6 +145,14 @@ func (t *Tracker) Apply(p int, offset int64, ev *event.SIP) {
 	}
 	if pt.nowUS-pt.sweptUS >= int64(time.Second/time.Microsecond) {
 		t.sweep(pt, false, 0)
+	}
+}
+
+// reason keeps the first Reason header among the messages that end a leg
+// (CANCEL, BYE, final response): the one that says why.
+func (d *dialog) reason(ev *event.SIP) {
+	if d.cdr.Reason.Protocol == "" {
+		d.cdr.Reason = parseReason(ev.Raw)
 	}
 }
 
@@ -271,6 +283,16 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.
 			d.cdr.Callee = to.Address.User
 		}
 	}
+	n := t.trunks.Numbering(trunk)
+	d.cdr.CallerE164, d.cdr.CalleeE164 = E164(d.cdr.Caller, n), E164(d.cdr.Callee, n)
+	switch {
+	case len(ev.CorrelationID) > 0:
+		d.cdr.Correlation = string(ev.CorrelationID)
+	case t.corrHeader != "":
+		if h := req.GetHeader(t.corrHeader); h != nil {
+			d.cdr.Correlation = h.Value()
+		}
+	}
 	pt.dialogs[d.cdr.CallID] = append(ls, d)
 }
 
@@ -291,6 +313,7 @@ func (t *Tracker) bye(d *dialog, ev *event.SIP) {
 	if d.cdr.AnswerUS == 0 {
 		d.byeEarly = true // an early dialog torn down before any 2xx
 	}
+	d.reason(ev)
 	d.touch(ev.TimeUS)
 	t.close(d, ev.TimeUS)
 }
@@ -334,6 +357,7 @@ func (t *Tracker) response(d *dialog, ev *event.SIP) {
 			return // another fork failed after one answered
 		}
 		d.cdr.FinalCode, d.finalUS = code, ev.TimeUS
+		d.reason(ev)
 		d.touch(ev.TimeUS)
 		if code == 401 || code == 407 {
 			d.challenged = true // wait for the re-sent INVITE
@@ -370,6 +394,14 @@ func (d *dialog) finish() CDR {
 	}
 	if c.AnswerUS != 0 && c.EndUS > c.AnswerUS {
 		c.DurationMs = (c.EndUS - c.AnswerUS) / 1000
+	}
+	c.RingMs = -1
+	if c.RingUS != 0 {
+		until := c.EndUS
+		if c.AnswerUS != 0 {
+			until = c.AnswerUS
+		}
+		c.RingMs = max(until-c.RingUS, 0) / 1000
 	}
 	return c
 }

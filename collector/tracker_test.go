@@ -18,7 +18,8 @@ var (
 )
 
 func testTrunks() *Trunks {
-	return NewTrunks([]config.Trunk{{Name: "carrier-a", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}})
+	return NewTrunks([]config.Trunk{{Name: "carrier-a", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}},
+		config.Numbering{Country: "31", NationalPrefix: "0", InternationalPrefix: "00"})
 }
 
 // step is one message of a flow: at ms after the call start, from us (out)
@@ -60,7 +61,7 @@ func sipEvent(callID string, s step) *event.SIP {
 
 func run(t *testing.T, flows map[string][]step, redeliver bool) map[string]CDR {
 	t.Helper()
-	tr := NewTracker(timers, testTrunks())
+	tr := NewTracker(timers, testTrunks(), "X-CID")
 	var off int64
 	apply := func() {
 		for id, flow := range flows {
@@ -151,7 +152,7 @@ func TestFlows(t *testing.T) {
 }
 
 func TestOrphansAndNonCalls(t *testing.T) {
-	tr := NewTracker(timers, testTrunks())
+	tr := NewTracker(timers, testTrunks(), "X-CID")
 	tr.Apply(0, 0, sipEvent("x", step{0, false, "", 200, 1, true}))
 	tr.Apply(0, 1, sipEvent("y", step{0, true, "REGISTER", 0, 1, false}))
 	tr.Apply(0, 2, sipEvent("z", step{0, true, "INVITE", 0, 5, true})) // re-INVITE of an unseen call
@@ -165,7 +166,7 @@ func TestOrphansAndNonCalls(t *testing.T) {
 }
 
 func TestUnknownTrunkAndInbound(t *testing.T) {
-	tr := NewTracker(timers, testTrunks())
+	tr := NewTracker(timers, testTrunks(), "X-CID")
 	ev := sipEvent("in", step{0, false, "INVITE", 0, 1, false}) // from the trunk: inbound
 	tr.Apply(0, 0, ev)
 	ev = sipEvent("nobody", step{0, true, "INVITE", 0, 1, false})
@@ -183,7 +184,7 @@ func TestUnknownTrunkAndInbound(t *testing.T) {
 // The commit point never passes the first event of a dialog still open, so
 // a restart re-reads every open call; closed calls do not hold it back.
 func TestCommitPoint(t *testing.T) {
-	tr := NewTracker(timers, testTrunks())
+	tr := NewTracker(timers, testTrunks(), "X-CID")
 	tr.Apply(3, 10, sipEvent("a", step{0, true, "INVITE", 0, 1, false}))
 	tr.Apply(3, 11, sipEvent("b", step{100, true, "INVITE", 0, 1, false}))
 	tr.Apply(3, 12, sipEvent("a", step{200, false, "", 486, 1, true}))
@@ -202,7 +203,7 @@ func TestCommitPoint(t *testing.T) {
 // Timers run on each partition's own event-time clock: a partition far
 // ahead must not time out a call on another partition.
 func TestPartitionClocksIndependent(t *testing.T) {
-	tr := NewTracker(timers, testTrunks())
+	tr := NewTracker(timers, testTrunks(), "X-CID")
 	tr.Apply(1, 0, sipEvent("late", step{0, true, "INVITE", 0, 1, false}))
 	tr.Apply(2, 0, sipEvent("ahead", step{3_600_000, true, "REGISTER", 0, 1, false}))
 	tr.Apply(1, 1, sipEvent("late", step{5000, false, "", 200, 1, true}))
@@ -241,8 +242,8 @@ func TestProxyTwoLegs(t *testing.T) {
 	trunks := NewTrunks([]config.Trunk{
 		{Name: "carrier-a", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
 		{Name: "customer-x", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.30/32")}},
-	})
-	tr := NewTracker(timers, trunks)
+	}, config.Numbering{})
+	tr := NewTracker(timers, trunks, "X-CID")
 	hop := func(ms int64, src, dst netip.AddrPort, s step) *event.SIP {
 		s.ms = ms
 		ev := sipEvent("px", s)
@@ -281,5 +282,39 @@ func TestProxyTwoLegs(t *testing.T) {
 	}
 	if tr.Counts.Retransmissions != 1 {
 		t.Errorf("retransmissions %d, want 1", tr.Counts.Retransmissions)
+	}
+}
+
+// The SBC's two legs have different Call-IDs; the X-CID header the SBC
+// copies ties them. Numbers are normalised, the Reason of the BYE kept.
+func TestLegFields(t *testing.T) {
+	tr := NewTracker(timers, testTrunks(), "X-CID")
+	inv := sipEvent("leg-b", step{0, true, "INVITE", 0, 1, false})
+	inv.Raw = []byte(strings.Replace(string(inv.Raw), "Content-Length: 0", "X-CID: leg-a@sbc\r\nContent-Length: 0", 1))
+	inv.Raw = []byte(strings.Replace(string(inv.Raw), "sip:31205550000@", "sip:0205550000@", 1))
+	tr.Apply(0, 0, inv)
+	tr.Apply(0, 1, sipEvent("leg-b", step{2000, false, "", 180, 1, true}))
+	tr.Apply(0, 2, sipEvent("leg-b", step{7000, false, "", 200, 1, true}))
+	bye := sipEvent("leg-b", step{9000, false, "BYE", 0, 1, true})
+	bye.Raw = []byte(strings.Replace(string(bye.Raw), "Content-Length: 0", "Reason: Q.850;cause=16;text=\"Normal call clearing\"\r\nContent-Length: 0", 1))
+	tr.Apply(0, 3, bye)
+	cdrs := tr.TakeCDRs()
+	if len(cdrs) != 1 {
+		t.Fatalf("%d CDRs", len(cdrs))
+	}
+	c := cdrs[0]
+	if c.Correlation != "leg-a@sbc" || c.CallerE164 != "31205550000" || c.Caller != "0205550000" ||
+		c.CalleeE164 != "442071234567" || c.RingMs != 5000 || c.Reason != (Reason{"Q.850", 16, "Normal call clearing"}) {
+		t.Fatalf("leg fields %+v", c)
+	}
+	if hop := sipEvent("x", step{}); hop.CorrelationID != nil {
+		t.Fatal("helper sets no HEP correlation")
+	}
+	hep := sipEvent("leg-c", step{0, true, "INVITE", 0, 1, false})
+	hep.CorrelationID = []byte("hep-corr-1")
+	tr.Apply(0, 4, hep)
+	tr.CloseAll(0)
+	if c := tr.TakeCDRs(); len(c) != 1 || c[0].Correlation != "hep-corr-1" {
+		t.Fatalf("HEP correlation not kept: %+v", c)
 	}
 }

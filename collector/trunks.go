@@ -16,11 +16,25 @@ const (
 
 // Trunks resolves a leg's trunk and direction from the INVITE's addresses.
 type Trunks struct {
-	trunks []config.Trunk
+	trunks    []config.Trunk
+	numbering config.Numbering
 }
 
-// NewTrunks indexes the configured trunks.
-func NewTrunks(ts []config.Trunk) *Trunks { return &Trunks{trunks: ts} }
+// NewTrunks indexes the configured trunks; n is the numbering of numbers on
+// no trunk or on trunks without rules of their own.
+func NewTrunks(ts []config.Trunk, n config.Numbering) *Trunks {
+	return &Trunks{trunks: ts, numbering: n}
+}
+
+// Numbering returns the numbering rules of a trunk.
+func (t *Trunks) Numbering(trunk string) config.Numbering {
+	for i := range t.trunks {
+		if t.trunks[i].Name == trunk && t.trunks[i].Numbering != nil {
+			return *t.trunks[i].Numbering
+		}
+	}
+	return t.numbering
+}
 
 // Resolve matches the INVITE's destination first (an outbound leg: we call
 // the trunk), then its source (inbound). The most specific prefix wins when

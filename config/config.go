@@ -28,6 +28,7 @@ type Config struct {
 	Kafka      Kafka      `yaml:"kafka"`
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Collector  Collector  `yaml:"collector"`
+	Numbering  Numbering  `yaml:"numbering"`
 	Trunks     []Trunk    `yaml:"trunks"`
 	Decks      []Deck     `yaml:"decks"`
 
@@ -68,6 +69,26 @@ type Collector struct {
 	ProceedingTimeout time.Duration `yaml:"proceeding_timeout"`
 	MaxDuration       time.Duration `yaml:"max_duration"`
 	Linger            time.Duration `yaml:"linger"`
+	// CorrelationHeader names a header (e.g. X-CID) whose value an SBC or
+	// B2BUA copies from the customer leg to the carrier leg, tying the two
+	// legs (different Call-IDs) into one call. HEP correlation ids (chunk
+	// 0x11) are used without configuration.
+	CorrelationHeader string `yaml:"correlation_header"`
+}
+
+// Numbering turns the digits a trunk sends into E.164 numbers.
+type Numbering struct {
+	// Country is the country code for national numbers ("31", "44").
+	Country string `yaml:"country"`
+	// NationalPrefix marks a national number ("0" in most of Europe).
+	NationalPrefix string `yaml:"national_prefix"`
+	// InternationalPrefix marks an international number ("00", "011").
+	InternationalPrefix string `yaml:"international_prefix"`
+	// Strip is a technical prefix the trunk puts before the number
+	// (a carrier selection code, "1234#"); removed first.
+	Strip string `yaml:"strip"`
+	// Add is prepended after stripping (a trunk that drops the country).
+	Add string `yaml:"add"`
 }
 
 // Trunk is a carrier or customer interconnect, recognised by the remote
@@ -78,6 +99,9 @@ type Trunk struct {
 	Ports     []uint16 `yaml:"ports"`     // empty: any port
 	Channels  int      `yaml:"channels"`
 	Deck      string   `yaml:"deck"`
+	// Numbering overrides the global numbering rules for this trunk's
+	// numbers; unset fields inherit them.
+	Numbering *Numbering `yaml:"numbering"`
 
 	Prefixes []netip.Prefix `yaml:"-"`
 }
@@ -134,6 +158,7 @@ func parse(b []byte, files fs.FS) (*Config, error) {
 		ProbeID:    "probe-1",
 		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip"}},
 		ClickHouse: ClickHouse{Database: "trunkscope"},
+		Numbering:  Numbering{NationalPrefix: "0", InternationalPrefix: "00"},
 		Collector: Collector{BatchSize: 5000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
 			MaxDuration: 4 * time.Hour, Linger: 32 * time.Second},
 		files: files,
@@ -199,6 +224,20 @@ func (c *Config) validate() error {
 				return fmt.Errorf("trunk %q: address %q: %w", t.Name, a, err)
 			}
 			t.Prefixes = append(t.Prefixes, p)
+		}
+		if t.Numbering != nil {
+			n := c.Numbering
+			if t.Numbering.Country != "" {
+				n.Country = t.Numbering.Country
+			}
+			if t.Numbering.NationalPrefix != "" {
+				n.NationalPrefix = t.Numbering.NationalPrefix
+			}
+			if t.Numbering.InternationalPrefix != "" {
+				n.InternationalPrefix = t.Numbering.InternationalPrefix
+			}
+			n.Strip, n.Add = t.Numbering.Strip, t.Numbering.Add
+			*t.Numbering = n
 		}
 		if t.Channels < 0 {
 			return fmt.Errorf("trunk %q: channels %d is negative", t.Name, t.Channels)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +38,8 @@ var (
 		"dst_ip", "dst_port", "transport", "method", "status", "cseq", "raw"}
 	CDRColumns = []string{"call_id", "leg", "trunk", "direction", "probe_id", "caller", "callee",
 		"src_ip", "dst_ip", "start_time", "start_us", "ring_us", "answer_us", "end_us", "pdd_ms",
-		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "version"}
+		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "version",
+		"caller_e164", "callee_e164", "reason_protocol", "reason_cause", "reason_text", "codecs", "correlation", "ring_ms"}
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
 		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
 )
@@ -150,6 +152,11 @@ func Migrate(ctx context.Context, st store.Store, db string) ([]string, error) {
 			return applied, err
 		}
 		for _, s := range stmts {
+			if skip, err := columnExists(ctx, st, s); err != nil {
+				return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
+			} else if skip {
+				continue
+			}
 			if err := st.Exec(ctx, s); err != nil {
 				return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
 			}
@@ -175,4 +182,23 @@ func Applied(ctx context.Context, st store.Store, db string) (map[int]string, er
 		done[int(r.Int(i, "version"))] = r.String(i, "name")
 	}
 	return done, r.Err()
+}
+
+var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+
+// columnExists reports whether stmt is an ALTER TABLE db.t ADD COLUMN c whose
+// column is already there. ClickHouse 18.16 has no ADD COLUMN IF NOT
+// EXISTS, and a migration interrupted after some of its ALTERs must be able
+// to run again.
+func columnExists(ctx context.Context, st store.Store, stmt string) (bool, error) {
+	m := addColumn.FindStringSubmatch(stmt)
+	if m == nil {
+		return false, nil
+	}
+	r, err := st.Query(ctx, fmt.Sprintf("SELECT count() AS n FROM system.columns WHERE database = %s AND table = %s AND name = %s",
+		store.Quote(m[1]), store.Quote(m[2]), store.Quote(m[3])))
+	if err != nil {
+		return false, err
+	}
+	return r.Int(0, "n") > 0, r.Err()
 }

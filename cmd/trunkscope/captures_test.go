@@ -14,11 +14,11 @@ import (
 // response code equal tshark 4.0's `-z sip,stat` for each file.
 func TestPublicCaptures(t *testing.T) {
 	type cdr struct {
-		callID          string
-		leg             int
-		outcome         string
-		code            int
-		flags, end      string // end checked when set
+		callID     string
+		leg        int
+		outcome    string
+		code       int
+		flags, end string // end checked when set
 	}
 	for _, tc := range []struct {
 		file  string

@@ -111,7 +111,8 @@ func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
 		Logger:      s.log,
 		BeforeStore: failpoint("collector-before-store"),
 	}
-	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks), pricing), cons, nil
+	o.CorrelationHeader = cc.CorrelationHeader
+	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks, s.cfg.Numbering), pricing), cons, nil
 }
 
 // pendingEnds returns, per partition, the end offset the group has not yet

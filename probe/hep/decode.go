@@ -273,16 +273,15 @@ func (d *Decoder) inflate(z []byte) ([]byte, error) {
 	for {
 		m, err := r.Read(d.buf[n:])
 		n += m
-		if err == io.EOF {
-			return d.buf[:n], nil
-		}
-		if err != nil {
-			// io.ErrUnexpectedEOF here is a cut stream, not the end of
-			// the buffer: that is n == len(d.buf) below.
-			return nil, ErrGzip
-		}
-		if n == len(d.buf) {
+		switch {
+		case n == len(d.buf):
 			return nil, ErrTooLarge
+		case err == io.EOF:
+			return d.buf[:n], nil
+		case err != nil:
+			// io.ErrUnexpectedEOF here is a cut stream, not the end of
+			// the buffer.
+			return nil, ErrGzip
 		}
 	}
 }

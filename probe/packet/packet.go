@@ -11,8 +11,9 @@
 // Supported: Ethernet with any number (up to 8) of 802.1Q / 802.1ad (QinQ)
 // tags, Linux cooked capture v1 and v2, raw IP, BSD loopback; IPv4 and IPv6
 // with extension headers; UDP and TCP. IP fragments are recognised and
-// reported with ErrFragment and their fragment fields set, so that a
-// reassembler can be put in front of the transport step later.
+// reported with ErrFragment and their fragment fields set; once a
+// reassembler (package ipfrag) has the whole datagram, DecodeReassembled
+// decodes its transport header.
 package packet
 
 import (
@@ -31,7 +32,7 @@ var (
 	ErrLinkType  = errors.New("packet: unsupported link type")
 	ErrNotIP     = errors.New("packet: not IPv4 or IPv6") // ARP, LLDP, STP, ...
 	ErrTransport = errors.New("packet: not UDP or TCP")   // ICMP, SCTP, ESP, ...
-	ErrFragment  = errors.New("packet: IP fragment")      // reassembly is not implemented yet
+	ErrFragment  = errors.New("packet: IP fragment")      // to be reassembled, then DecodeReassembled
 )
 
 // TCPFlags are the TCP header flags the probe uses, at their wire positions.
@@ -59,8 +60,14 @@ type Packet struct {
 	Flags TCPFlags
 	// Payload is the UDP or TCP payload, trimmed to the IP length (so
 	// Ethernet padding is not part of it). For ErrFragment it is the
-	// fragment's data after the IP header.
+	// fragment's data after the IP header (and, for IPv6, after the
+	// Fragment header).
 	Payload []byte
+	// L4 is the transport header and its payload, trimmed like Payload:
+	// what is identical in two captures of one packet whatever the link
+	// layer, VLAN tags or TTL, so a probe can hash it to find duplicates.
+	// For ErrFragment it is the fragment's data, as Payload.
+	L4 []byte
 	// FragID, FragOffset (in bytes) and MoreFragments are set with
 	// ErrFragment.
 	FragID        uint32
@@ -181,7 +188,7 @@ func (p *Packet) ipv4(b []byte) error {
 		p.FragID = uint32(binary.BigEndian.Uint16(b[4:6]))
 		p.FragOffset = int(ff&0x1fff) * 8
 		p.MoreFragments = ff&0x2000 != 0
-		p.Payload = b[ihl:]
+		p.Payload, p.L4 = b[ihl:], b[ihl:]
 		return ErrFragment
 	}
 	return p.transport(b[ihl:])
@@ -207,8 +214,14 @@ func (p *Packet) ipv6(b []byte) error {
 	}
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
-	next := layers.IPProtocol(b[6])
-	b = b[40:]
+	return p.ipv6Ext(layers.IPProtocol(b[6]), b[40:], true)
+}
+
+// ipv6Ext walks the extension headers from next on (RFC 8200 §4) to the
+// transport header. A Fragment header is allowed only when frag is set: in
+// a reassembled datagram it would be a second one, which RFC 8200 §4.1
+// forbids.
+func (p *Packet) ipv6Ext(next layers.IPProtocol, b []byte, frag bool) error {
 	for range maxIPv6Ext {
 		switch next {
 		case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolAH:
@@ -224,6 +237,9 @@ func (p *Packet) ipv6(b []byte) error {
 			}
 			next, b = layers.IPProtocol(b[0]), b[n:]
 		case layers.IPProtocolIPv6Fragment:
+			if !frag {
+				return ErrMalformed
+			}
 			if len(b) < 8 {
 				return ErrTruncated
 			}
@@ -238,7 +254,7 @@ func (p *Packet) ipv6(b []byte) error {
 				next, b = p.Proto, b[8:]
 				continue
 			}
-			p.Payload = b[8:]
+			p.Payload, p.L4 = b[8:], b[8:]
 			return ErrFragment
 		default:
 			p.Proto = next
@@ -248,7 +264,24 @@ func (p *Packet) ipv6(b []byte) error {
 	return ErrMalformed
 }
 
+// DecodeReassembled decodes the transport header of a datagram reassembled
+// from fragments that Decode reported with ErrFragment into p, which still
+// holds the last fragment's addresses and VLAN. b is the datagram's IPv4
+// payload, or for IPv6 its fragmentable part (RFC 8200 §4.5), whose first
+// header is next: the Next Header of the offset-zero fragment, which may
+// name more extension headers (Destination Options) before the transport.
+func (p *Packet) DecodeReassembled(next layers.IPProtocol, b []byte) error {
+	p.FragID, p.FragOffset, p.MoreFragments = 0, 0, false
+	p.SrcPort, p.DstPort, p.Seq, p.Flags, p.Payload, p.L4 = 0, 0, 0, 0, nil, nil
+	if p.Src.Is4() {
+		p.Proto = next
+		return p.transport(b)
+	}
+	return p.ipv6Ext(next, b, false)
+}
+
 func (p *Packet) transport(b []byte) error {
+	p.L4 = b
 	switch p.Proto {
 	case layers.IPProtocolUDP:
 		if len(b) < 8 {
@@ -264,7 +297,7 @@ func (p *Packet) transport(b []byte) error {
 		case n > len(b):
 			return ErrTruncated
 		default:
-			p.Payload = b[8:n]
+			p.Payload, p.L4 = b[8:n], b[:n]
 		}
 		return nil
 	case layers.IPProtocolTCP:
