@@ -16,6 +16,7 @@ type CDR struct {
 	// CallerE164 and CalleeE164 are the numbers normalised with the trunk's
 	// numbering rules; "" when not a plausible E.164 number.
 	CallerE164, CalleeE164 string
+	Country                string // country code of CalleeE164
 	SrcIP                  string // the INVITE's sender
 	DstIP                  string
 	StartUS                int64 // first INVITE of the attempt
@@ -49,5 +50,5 @@ func (c *CDR) Row() []any {
 		c.SrcIP, c.DstIP, usTime(c.StartUS), uint64(c.StartUS), uint64(c.RingUS), uint64(c.AnswerUS),
 		uint64(c.EndUS), c.PDDMs, uint64(c.DurationMs), string(c.Outcome), c.FinalCode, c.HangupBy,
 		c.FlagString(), c.Version, c.CallerE164, c.CalleeE164, c.Reason.Protocol, c.Reason.Cause,
-		c.Reason.Text, c.Codecs, c.Correlation, c.RingMs}
+		c.Reason.Text, c.Codecs, c.Correlation, c.RingMs, c.Country}
 }

@@ -42,6 +42,8 @@ type Options struct {
 	// it to crash the process between publish and store.
 	BeforeStore func()
 	Logger      *slog.Logger
+	// DrainAttempts bounds a drain's store retries (default 8, about 90 s).
+	DrainAttempts int
 }
 
 // Collector is one consumer-group member's CDR pipeline.
@@ -54,6 +56,9 @@ type Collector struct {
 	log     *slog.Logger
 
 	pending   [][]any // sip_events rows
+	unflushed []CDR   // closed CDRs not yet stored
+	version   uint64
+	draining  bool
 	topic     string
 	lastFlush time.Time
 	stats     Stats
@@ -61,7 +66,9 @@ type Collector struct {
 
 // Stats are the collector's counters, safe to read while it runs.
 type Stats struct {
-	Consumed, DecodeErrors, StoredEvents, StoredCDRs, Rated, Unrated atomic.Int64
+	Consumed, DecodeErrors, StoredEvents, StoredCDRs, Rated, Unrated, FlushErrors atomic.Int64
+	// StoreDown is true while stores fail and the collector retries.
+	StoreDown atomic.Bool
 }
 
 // New returns a collector reading src and writing st.
@@ -71,6 +78,9 @@ func New(o Options, src Source, st store.Store, trunks *Trunks, pricing *Pricing
 	}
 	if o.Database == "" {
 		o.Database = schema.DefaultDatabase
+	}
+	if o.DrainAttempts <= 0 {
+		o.DrainAttempts = 8
 	}
 	return &Collector{
 		o: o, src: src, st: st, pricing: pricing,
@@ -132,6 +142,7 @@ func (c *Collector) Drain(ctx context.Context, ends map[int]int64, inputEndUS in
 }
 
 func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int64) error {
+	c.draining = ends != nil
 	fctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -145,7 +156,7 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 	for {
 		if ends != nil && c.reached(ends) {
 			c.tracker.CloseAll(inputEndUS)
-			return c.flush(context.WithoutCancel(ctx))
+			return c.flushRetrying(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -159,7 +170,7 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 					c.tracker.AdvanceIdle(c.o.FlushInterval)
 				}
 			}
-			if err := c.flush(ctx); err != nil {
+			if err := c.flushRetrying(ctx); err != nil {
 				return err
 			}
 		case f, ok := <-events:
@@ -178,7 +189,7 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 			lastEvent = time.Now()
 			c.consume(f.rec, &ev)
 			if len(c.pending) >= c.o.BatchSize {
-				if err := c.flush(ctx); err != nil {
+				if err := c.flushRetrying(ctx); err != nil {
 					return err
 				}
 			}
@@ -223,11 +234,14 @@ func sipRow(ev *event.SIP) []any {
 
 func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// flush stores the pending events, the CDRs closed since the last flush and
-// their rated projections, then commits each partition up to the point a
-// restart would need to re-read from.
+// flush stores the pending events, the CDRs closed since the last flush,
+// their rated projections and the rollups they touch, then commits each
+// partition up to the point a restart would need to re-read from. A failed
+// flush keeps everything and the next attempt redoes it whole: every write
+// is keyed, so writing a row twice is harmless.
 func (c *Collector) flush(ctx context.Context) error {
-	cdrs := c.tracker.TakeCDRs()
+	c.unflushed = append(c.unflushed, c.tracker.TakeCDRs()...)
+	cdrs := c.unflushed
 	if len(c.pending) == 0 && len(cdrs) == 0 && !c.commitDue() {
 		return nil
 	}
@@ -237,33 +251,31 @@ func (c *Collector) flush(ctx context.Context) error {
 	db := c.o.Database
 	start := time.Now()
 	if err := c.st.Insert(ctx, db+".sip_events", schema.SIPEventColumns, c.pending); err != nil {
-		c.tracker.out = append(cdrs, c.tracker.out...) // keep them for the retry
 		return fmt.Errorf("collector: storing %d events: %w", len(c.pending), err)
 	}
-	c.stats.StoredEvents.Add(int64(len(c.pending)))
-	c.pending = c.pending[:0]
 	rows := make([][]any, 0, len(cdrs))
 	var rated [][]any
+	unrated := 0
 	for i := range cdrs {
 		rows = append(rows, cdrs[i].Row())
 		r, ok, err := c.pricing.Rate(&cdrs[i])
 		switch {
 		case !ok:
 		case err != nil:
-			c.stats.Unrated.Add(1)
+			unrated++
 		default:
 			rated = append(rated, r.Row())
 		}
 	}
 	if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
-		c.tracker.out = append(cdrs, c.tracker.out...)
 		return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
 	}
-	c.stats.StoredCDRs.Add(int64(len(rows)))
 	if err := c.st.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
 		return fmt.Errorf("collector: storing %d rated CDRs: %w", len(rated), err)
 	}
-	c.stats.Rated.Add(int64(len(rated)))
+	if err := rollup(ctx, c.st, db, cdrs, c.nextVersion()); err != nil {
+		return err
+	}
 	for _, p := range c.tracker.Partitions() {
 		if next := c.tracker.CommitPoint(p); next >= 0 && c.topic != "" {
 			if err := c.src.CommitOffset(ctx, c.topic, p, next); err != nil {
@@ -271,9 +283,58 @@ func (c *Collector) flush(ctx context.Context) error {
 			}
 		}
 	}
+	c.stats.StoredEvents.Add(int64(len(c.pending)))
+	c.stats.StoredCDRs.Add(int64(len(rows)))
+	c.stats.Rated.Add(int64(len(rated)))
+	c.stats.Unrated.Add(int64(unrated))
+	c.pending, c.unflushed = c.pending[:0], c.unflushed[:0]
 	c.lastFlush = time.Now()
 	c.log.Debug("batch stored", "cdrs", len(rows), "rated", len(rated), "took", time.Since(start))
 	return nil
+}
+
+// nextVersion orders rollup rewrites: wall-clock nanoseconds, never going
+// backwards within the process.
+func (c *Collector) nextVersion() uint64 {
+	v := uint64(time.Now().UnixNano())
+	if v <= c.version {
+		v = c.version + 1
+	}
+	c.version = v
+	return v
+}
+
+// flushRetrying flushes until it succeeds or ctx ends. While the store is
+// down nothing is consumed (the fetcher's buffer fills and Kafka holds the
+// backlog) and no offset is committed, so nothing is lost; the wait grows
+// from 1 s to 30 s. A drain (a replay someone waits for) gives up after
+// Options.DrainAttempts: a store that stays down, or a statement it keeps
+// refusing, is then an error the user sees rather than a silent hang.
+func (c *Collector) flushRetrying(ctx context.Context) error {
+	wait := time.Second
+	for attempt := 1; ; attempt++ {
+		err := c.flush(ctx)
+		if err == nil {
+			if attempt > 1 {
+				c.log.Info("store reachable again; backlog flushed", "attempts", attempt)
+			}
+			c.stats.StoreDown.Store(false)
+			return nil
+		}
+		if ctx.Err() != nil || (c.draining && attempt >= c.o.DrainAttempts) {
+			return err
+		}
+		c.stats.StoreDown.Store(true)
+		c.stats.FlushErrors.Add(1)
+		c.log.Warn("storing failed; retrying", "attempt", attempt, "in", wait, "pending_events", len(c.pending),
+			"pending_cdrs", len(c.unflushed), "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }
 
 func (c *Collector) commitDue() bool { return time.Since(c.lastFlush) >= c.o.FlushInterval }

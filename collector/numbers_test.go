@@ -55,3 +55,12 @@ func TestParseReason(t *testing.T) {
 		}
 	}
 }
+
+func TestCountryCode(t *testing.T) {
+	for in, want := range map[string]string{"442071234567": "44", "12125551234": "1", "74951234567": "7",
+		"35312345678": "353", "31201234567": "31", "8613912345678": "86", "97239287044": "972", "20": "", "": ""} {
+		if got := CountryCode(in); got != want {
+			t.Errorf("CountryCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

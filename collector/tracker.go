@@ -285,6 +285,7 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.
 	}
 	n := t.trunks.Numbering(trunk)
 	d.cdr.CallerE164, d.cdr.CalleeE164 = E164(d.cdr.Caller, n), E164(d.cdr.Callee, n)
+	d.cdr.Country = CountryCode(d.cdr.CalleeE164)
 	switch {
 	case len(ev.CorrelationID) > 0:
 		d.cdr.Correlation = string(ev.CorrelationID)

@@ -39,7 +39,7 @@ var (
 	CDRColumns = []string{"call_id", "leg", "trunk", "direction", "probe_id", "caller", "callee",
 		"src_ip", "dst_ip", "start_time", "start_us", "ring_us", "answer_us", "end_us", "pdd_ms",
 		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "version",
-		"caller_e164", "callee_e164", "reason_protocol", "reason_cause", "reason_text", "codecs", "correlation", "ring_ms"}
+		"caller_e164", "callee_e164", "reason_protocol", "reason_cause", "reason_text", "codecs", "correlation", "ring_ms", "country"}
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
 		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
 )

@@ -37,6 +37,7 @@ func commands() []command {
 		{"run", "[flags]", "run the service (embedded broker and store, collector) until SIGINT/SIGTERM", cmdRun},
 		{"probe", "--iface IF [flags]", "capture SIP live and publish it as events (with no brokers configured, also run the collector)", cmdProbe},
 		{"cdr", "export [flags]", "export CDRs with their cost as CSV or JSON lines", cmdCDR},
+		{"kpi", "[flags]", "trunk KPIs (ASR, ACD, NER, SER, SEER, ISA, SCR, PDD, 408/503, CPS, concurrency) from the rollups", cmdKPI},
 		{"migrate", "[flags]", "create or upgrade the ClickHouse schema (idempotent)", cmdMigrate},
 		{"bench", "[flags]", "measure the probe, rating and the embedded pipeline on this machine", cmdBench},
 		{"config", "defaults|check FILE", "print the built-in configuration, or validate a configuration file", cmdConfig},

@@ -1,0 +1,192 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/trunkscope/trunkscope/store"
+)
+
+// Grouping selects the rows a KPI query returns.
+type Grouping string
+
+const (
+	ByTrunk            Grouping = "trunk"               // per trunk and direction
+	ByDestination      Grouping = "destination"         // per destination, all trunks
+	ByTrunkDestination Grouping = "carrier-destination" // per trunk x destination: the wholesale view
+)
+
+// KPIQuery selects a range, a step and a grouping.
+type KPIQuery struct {
+	From, To time.Time
+	// Step buckets the range (whole minutes); 0 means one bucket.
+	Step  time.Duration
+	By    Grouping
+	Trunk string // only this trunk, when set
+}
+
+// KPI is one row of summed counts with the ratios computed from them.
+type KPI struct {
+	Bucket                                        time.Time
+	Trunk, Direction, Destination                 string
+	Attempts, Answered, ConnectedMs               int64
+	Busy, NoAnswer, Cancelled, Rejected, Timeout  int64
+	Redirected, NEROK, SEEROK, ISACount, SCRCount int64
+	C408, C503                                    int64
+	PDDCount, PDDSumMs                            int64
+	PDDLE                                         [6]int64 // cumulative counts <= 1, 2, 3, 5, 8, 13 s
+	CPSPeak                                       int64
+	ConcurrentPeak                                int64 // ByTrunk only
+	Codes                                         map[uint16]int64
+}
+
+func ratio(n, d int64) float64 {
+	if d <= 0 {
+		return math.NaN()
+	}
+	return float64(n) / float64(d)
+}
+
+func (k KPI) ASR() float64  { return ratio(k.Answered, k.Attempts) }
+func (k KPI) NER() float64  { return ratio(k.NEROK, k.Attempts) }
+func (k KPI) SER() float64  { return ratio(k.Answered, k.Attempts-k.Redirected) }
+func (k KPI) SEER() float64 { return ratio(k.SEEROK, k.Attempts-k.Redirected) }
+func (k KPI) ISA() float64  { return ratio(k.ISACount, k.Attempts) }
+func (k KPI) SCR() float64  { return ratio(k.SCRCount, k.Attempts) }
+
+// ACD is the mean connected time of answered legs.
+func (k KPI) ACD() time.Duration {
+	if k.Answered == 0 {
+		return 0
+	}
+	return time.Duration(k.ConnectedMs/k.Answered) * time.Millisecond
+}
+
+// PDDMean is the mean post-dial delay.
+func (k KPI) PDDMean() time.Duration {
+	if k.PDDCount == 0 {
+		return 0
+	}
+	return time.Duration(k.PDDSumMs/k.PDDCount) * time.Millisecond
+}
+
+// PDDQuantile returns the upper bound of the bucket holding quantile q
+// (0 < q <= 1); beyond the last bucket it says 13 s or more as +Inf.
+func (k KPI) PDDQuantile(q float64) time.Duration {
+	if k.PDDCount == 0 {
+		return 0
+	}
+	need := int64(math.Ceil(q * float64(k.PDDCount)))
+	for i, n := range k.PDDLE {
+		if n >= need {
+			return time.Duration(pddBounds[i]) * time.Millisecond
+		}
+	}
+	return time.Duration(math.MaxInt64)
+}
+
+// KPIs reads the rollups for q. FINAL on every rollup makes the sums exact
+// whether or not ClickHouse merged the rewritten rows.
+func KPIs(ctx context.Context, st store.Store, db string, q KPIQuery) ([]KPI, error) {
+	if q.From.Unix() <= 0 {
+		// No start given: begin at the first minute with data, so buckets
+		// are labelled by when traffic was, not by 1970.
+		r, err := st.Query(ctx, "SELECT toUInt32(min(minute)) AS first, count() AS n FROM "+db+".kpi_minute")
+		if err != nil {
+			return nil, fmt.Errorf("collector: KPIs: %w", err)
+		}
+		if r.Int(0, "n") > 0 {
+			q.From = time.Unix(r.Int(0, "first"), 0).UTC()
+		}
+	}
+	step := int64(q.Step / time.Second)
+	if step <= 0 {
+		step = max(q.To.Unix()-q.From.Unix(), 60)
+	}
+	step = max(step/60*60, 60)
+	bucket := fmt.Sprintf("toDateTime(intDiv(toUInt32(minute) - %d, %d) * %d + %d, 'UTC')", q.From.Unix(), step, step, q.From.Unix())
+	var keys, keyCols string
+	switch q.By {
+	case ByTrunk, "":
+		keys, keyCols = "trunk, direction", "trunk, direction, '' AS destination"
+	case ByDestination:
+		keys, keyCols = "destination", "'' AS trunk, '' AS direction, destination"
+	case ByTrunkDestination:
+		keys, keyCols = "trunk, direction, destination", "trunk, direction, destination"
+	default:
+		return nil, fmt.Errorf("collector: KPI grouping %q: want trunk, destination or carrier-destination", q.By)
+	}
+	where := fmt.Sprintf("minute >= toDateTime(%d, 'UTC') AND minute < toDateTime(%d, 'UTC')", q.From.Unix(), q.To.Unix())
+	if q.Trunk != "" {
+		where += " AND trunk = " + store.Quote(q.Trunk)
+	}
+	r, err := st.Query(ctx, fmt.Sprintf(`SELECT %[1]s AS bucket, %[2]s,
+		sum(attempts) AS attempts, sum(answered) AS answered, sum(connected_ms) AS connected_ms,
+		sum(busy) AS busy, sum(no_answer) AS no_answer, sum(cancelled) AS cancelled, sum(rejected) AS rejected,
+		sum(timeout) AS timeout, sum(redirected) AS redirected, sum(ner_ok) AS ner_ok, sum(seer_ok) AS seer_ok,
+		sum(isa) AS isa, sum(scr) AS scr, sum(c408) AS c408, sum(c503) AS c503, sum(pdd_count) AS pdd_count,
+		sum(pdd_sum_ms) AS pdd_sum_ms, sum(pdd_le_1s) AS le1, sum(pdd_le_2s) AS le2, sum(pdd_le_3s) AS le3,
+		sum(pdd_le_5s) AS le5, sum(pdd_le_8s) AS le8, sum(pdd_le_13s) AS le13, max(cps_peak) AS cps_peak
+		FROM %[3]s.kpi_minute FINAL WHERE %[4]s
+		GROUP BY bucket, %[5]s ORDER BY bucket, %[5]s`, bucket, keyCols, db, where, keys))
+	if err != nil {
+		return nil, fmt.Errorf("collector: KPIs: %w", err)
+	}
+	out := make([]KPI, 0, len(r.Data))
+	for i := range r.Data {
+		k := KPI{
+			Trunk: r.String(i, "trunk"), Direction: r.String(i, "direction"), Destination: r.String(i, "destination"),
+			Attempts: r.Int(i, "attempts"), Answered: r.Int(i, "answered"), ConnectedMs: r.Int(i, "connected_ms"),
+			Busy: r.Int(i, "busy"), NoAnswer: r.Int(i, "no_answer"), Cancelled: r.Int(i, "cancelled"),
+			Rejected: r.Int(i, "rejected"), Timeout: r.Int(i, "timeout"), Redirected: r.Int(i, "redirected"),
+			NEROK: r.Int(i, "ner_ok"), SEEROK: r.Int(i, "seer_ok"), ISACount: r.Int(i, "isa"), SCRCount: r.Int(i, "scr"),
+			C408: r.Int(i, "c408"), C503: r.Int(i, "c503"), PDDCount: r.Int(i, "pdd_count"), PDDSumMs: r.Int(i, "pdd_sum_ms"),
+			PDDLE:   [6]int64{r.Int(i, "le1"), r.Int(i, "le2"), r.Int(i, "le3"), r.Int(i, "le5"), r.Int(i, "le8"), r.Int(i, "le13")},
+			CPSPeak: r.Int(i, "cps_peak"), Codes: map[uint16]int64{},
+		}
+		k.Bucket, _ = time.ParseInLocation(store.DateTimeLayout, r.String(i, "bucket"), time.UTC)
+		out = append(out, k)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if q.By == ByDestination {
+		for i := range out {
+			out[i].CPSPeak = 0 // not derivable per destination alone
+		}
+		return out, nil // codes and concurrency are per trunk
+	}
+	codes, err := st.Query(ctx, fmt.Sprintf(`SELECT %s AS bucket, trunk, direction, code, sum(n) AS n
+		FROM %s.kpi_codes_minute FINAL WHERE %s GROUP BY bucket, trunk, direction, code`, bucket, db, where))
+	if err != nil {
+		return nil, fmt.Errorf("collector: KPI codes: %w", err)
+	}
+	conc, err := st.Query(ctx, fmt.Sprintf(`SELECT %s AS bucket, trunk, direction, max(peak) AS peak, max(cps_peak) AS cps
+		FROM %s.kpi_concurrency_minute FINAL WHERE %s GROUP BY bucket, trunk, direction`, bucket, db, where))
+	if err != nil {
+		return nil, fmt.Errorf("collector: KPI concurrency: %w", err)
+	}
+	for i := range out {
+		if q.By != ByTrunk && q.By != "" {
+			continue
+		}
+		k := &out[i]
+		k.CPSPeak = 0 // kpi_minute's is per destination; the trunk's comes from the concurrency rollup
+		for j := range codes.Data {
+			if codes.String(j, "trunk") == k.Trunk && codes.String(j, "direction") == k.Direction && codes.String(j, "bucket") == k.Bucket.Format(store.DateTimeLayout) {
+				k.Codes[uint16(codes.Int(j, "code"))] += codes.Int(j, "n")
+			}
+		}
+		for j := range conc.Data {
+			if conc.String(j, "trunk") == k.Trunk && conc.String(j, "direction") == k.Direction && conc.String(j, "bucket") == k.Bucket.Format(store.DateTimeLayout) {
+				k.ConcurrentPeak = max(k.ConcurrentPeak, conc.Int(j, "peak"))
+				k.CPSPeak = max(k.CPSPeak, conc.Int(j, "cps"))
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
+	return out, nil
+}
