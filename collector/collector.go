@@ -41,7 +41,10 @@ type Options struct {
 	// BeforeStore, when set, runs before every batch is written; tests use
 	// it to crash the process between publish and store.
 	BeforeStore func()
-	Logger      *slog.Logger
+	// BeforeCommit, when set, runs after a batch is stored and before its
+	// offsets are committed (crash tests).
+	BeforeCommit func()
+	Logger       *slog.Logger
 	// DrainAttempts bounds a drain's store retries (default 8, about 90 s).
 	DrainAttempts int
 }
@@ -275,6 +278,9 @@ func (c *Collector) flush(ctx context.Context) error {
 	}
 	if err := rollup(ctx, c.st, db, cdrs, c.nextVersion()); err != nil {
 		return err
+	}
+	if c.o.BeforeCommit != nil {
+		c.o.BeforeCommit()
 	}
 	for _, p := range c.tracker.Partitions() {
 		if next := c.tracker.CommitPoint(p); next >= 0 && c.topic != "" {

@@ -42,6 +42,13 @@ type dialog struct {
 	byeEarly    bool
 	closed      bool
 	closedUS    int64
+	// holdOffset, when >= 0, is the offset of the first event from this
+	// leg's own past (time <= its close) that reached it after it closed: a
+	// duplicate copy (a re-published capture, a producer retry). The commit
+	// point stays there while the leg is kept, so a restart re-reads the
+	// whole copy instead of resuming in its middle, where a retransmitted
+	// INVITE would look like a new call.
+	holdOffset int64
 }
 
 type partition struct {
@@ -121,9 +128,15 @@ func (t *Tracker) Apply(p int, offset int64, ev *event.SIP) {
 	} else {
 		d = ls.response(ev.Src.Addr(), ev.Dst.Addr())
 	}
+	if d != nil && d.closed && ev.TimeUS <= d.closedUS && d.holdOffset < 0 {
+		d.holdOffset = offset
+	}
 	if ev.IsRequest() {
 		switch string(ev.Method) {
 		case "INVITE":
+			if fwd := ls.forward(ev.Src.Addr(), ev.Dst.Addr()); fwd != nil && fwd.closed && ev.TimeUS <= fwd.closedUS && fwd.holdOffset < 0 {
+				fwd.holdOffset = offset
+			}
 			t.invite(pt, p, offset, ls, ev)
 		case "CANCEL":
 			if d != nil && !d.closed {
@@ -225,6 +238,12 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.
 		}
 		return
 	}
+	if ev.Flags&event.FlagRetransmission != 0 {
+		// The probe saw this INVITE earlier: its call started before the
+		// point we read from. A retransmission never starts a call.
+		t.Counts.Orphans++
+		return
+	}
 	msg, err := t.parser.ParseSIP(ev.Raw)
 	if err != nil {
 		t.Counts.ParseErrors++
@@ -256,6 +275,7 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.
 	d := &dialog{
 		partition:   p,
 		firstOffset: offset,
+		holdOffset:  -1,
 		caller:      ev.Src,
 		from:        ev.Src.Addr(),
 		to:          ev.Dst.Addr(),
@@ -508,6 +528,9 @@ func (t *Tracker) CommitPoint(p int) int64 {
 		for _, d := range ls {
 			if !d.closed && d.firstOffset < next {
 				next = d.firstOffset
+			}
+			if d.holdOffset >= 0 && d.holdOffset < next {
+				next = d.holdOffset
 			}
 		}
 	}

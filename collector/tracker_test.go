@@ -318,3 +318,39 @@ func TestLegFields(t *testing.T) {
 		t.Fatalf("HEP correlation not kept: %+v", c)
 	}
 }
+
+// A duplicate copy of a closed call (a re-published capture) that reaches
+// the lingering leg holds the commit point at the copy's first event, so a
+// restart re-reads the whole copy.
+func TestDuplicateCopyHoldsCommitPoint(t *testing.T) {
+	tr := NewTracker(timers, testTrunks(), "")
+	flow := []step{{0, true, "INVITE", 0, 1, false}, {500, true, "INVITE", 0, 1, false}, {900, false, "", 486, 1, true}}
+	off := int64(0)
+	for _, s := range flow {
+		tr.Apply(0, off, sipEvent("d", s))
+		off++
+	}
+	if got := tr.CommitPoint(0); got != 3 {
+		t.Fatalf("commit point %d after the call closed, want 3", got)
+	}
+	tr.Apply(0, 10, sipEvent("d", flow[0])) // the copy begins
+	tr.Apply(0, 11, sipEvent("d", flow[1]))
+	if got := tr.CommitPoint(0); got != 10 {
+		t.Fatalf("commit point %d during the copy, want 10", got)
+	}
+	if n := len(tr.TakeCDRs()); n != 1 {
+		t.Fatalf("%d CDRs, want 1", n)
+	}
+}
+
+// An INVITE the probe marked as a retransmission never starts a call.
+func TestRetransmissionStartsNoCall(t *testing.T) {
+	tr := NewTracker(timers, testTrunks(), "")
+	ev := sipEvent("r", step{15500, true, "INVITE", 0, 1, false})
+	ev.Flags = event.FlagRetransmission
+	tr.Apply(0, 0, ev)
+	tr.CloseAll(0)
+	if n := len(tr.TakeCDRs()); n != 0 {
+		t.Fatalf("%d CDRs from a retransmission", n)
+	}
+}

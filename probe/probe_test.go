@@ -298,17 +298,38 @@ func TestAllocsUDP(t *testing.T) {
 		packettest.Ether(packettest.UDP(pbx, trunk, []byte("OPTIONS sip:a SIP/2.0\r\n\r\n"))),
 		packettest.Ether(packettest.UDP(pbx, trunk, []byte("x")))[:30],
 	}
-	p := newProbe(t)
+	p := newProbe(t, probe.Media(&mediaRecorder{noCopy: true}))
 	sink := probe.SinkFunc(func(*event.SIP) error { return nil })
+	// Each run is 100 ms after the last, past DedupWindow, so every frame
+	// takes its path again (the INVITE as a retransmission); each frame is
+	// also sent twice, the copy taking the duplicate path.
+	ts := int64(1)
 	if n := testing.AllocsPerRun(200, func() {
+		ts += 100_000
 		for _, f := range frames {
-			_ = p.Packet(layers.LinkTypeEthernet, 1, f, sink)
+			_ = p.Packet(layers.LinkTypeEthernet, ts, f, sink)
+			_ = p.Packet(layers.LinkTypeEthernet, ts+20, f, sink)
 		}
 	}); n != 0 {
 		t.Fatalf("%v allocations per run, want 0", n)
 	}
-	if s := p.Stats(); s.SIPUDP == 0 || s.RTPLike == 0 || s.NotSIP == 0 || s.Truncated == 0 {
+	if s := p.Stats(); s.SIPUDP < 400 || s.RTPLike < 200 || s.NotSIP < 200 || s.Truncated == 0 || s.Duplicates < 1000 || s.SIPRetransmissions < 200 {
 		t.Fatalf("frames did not take the intended paths: %+v", s)
+	}
+}
+
+// TestAllocsPayload: Payload, like a captured datagram, allocates nothing.
+func TestAllocsPayload(t *testing.T) {
+	msg := invite("payload@x", 200)
+	meta := probe.Meta{Node: []byte("node"), CaptureID: 7, Flags: event.FlagHEP}
+	p := newProbe(t)
+	sink := probe.SinkFunc(func(*event.SIP) error { return nil })
+	ts := int64(0)
+	if n := testing.AllocsPerRun(200, func() {
+		ts += 1000
+		_ = p.Payload(ts, pbx, trunk, event.TransportUDP, msg, meta, sink)
+	}); n != 0 {
+		t.Fatalf("%v allocations per run, want 0", n)
 	}
 }
 

@@ -107,10 +107,12 @@ func TestTCPRetransmissionNoDuplicate(t *testing.T) {
 	c.send(1, syn, nil)
 	start := c.seq
 	c.send(2, ack, msg)
-	c.sendAt(3, start, ack, msg) // full retransmission
+	// A full retransmission, an RTO later (RFC 6298, at least 200 ms on
+	// Linux); the same packet within DedupWindow is a tap duplicate.
+	c.sendAt(300_003, start, ack, msg)
 	next := ringing("rtx@x")
 	// A retransmission overlapping the old tail and carrying new bytes.
-	c.sendAt(4, start+uint32(len(msg))-10, ack, slices.Concat(msg[len(msg)-10:], next))
+	c.sendAt(600_004, start+uint32(len(msg))-10, ack, slices.Concat(msg[len(msg)-10:], next))
 	c.seq = start + uint32(len(msg)+len(next))
 	if got := callIDs(t, &rec); len(got) != 2 {
 		t.Fatalf("%d events, want 2: stats %+v", len(got), p.Stats())
@@ -129,7 +131,9 @@ func TestTCPGapResyncs(t *testing.T) {
 	c.send(2, ack, lost[:100])
 	c.seq += 100 // lose a segment
 	c.send(3, ack, lost[200:])
-	c.send(4, ack, ringing("after@x"))
+	// The flow holds segments behind the hole for TCPReorderTimeout (2 s)
+	// in case the missing one comes late, then gives up on it.
+	c.send(3_000_004, ack, ringing("after@x"))
 	if got := callIDs(t, &rec); !slices.Equal(got, []string{"after@x"}) {
 		t.Fatalf("events %v, stats %+v", got, p.Stats())
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -260,4 +261,39 @@ func TestGroundTruthOnClickHouseServer(t *testing.T) {
 		got = append(got, e)
 	}
 	checkAgainstTruth(t, loadTruth(t, pcap), got)
+}
+
+// A long replay is killed (SIGKILL) at several random points, before a
+// batch is stored and after it is stored but before its offsets are
+// committed, and restarted each time on the same data directory. In the end
+// every CDR and every KPI total equals the ground truth exactly.
+func TestCrashAtRandomPoints(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "calls.pcap")
+	data := filepath.Join(dir, "data")
+	cfg := writeConfig(t, dir, func(s string) string {
+		return strings.Replace(s, "batch_size: 5000", "batch_size: 150", 1) // many batches: many crash points
+	})
+	mustRun(t, "gen", "--calls", "600", "--seed", "17", "--no-rtp", "--cps", "4", "--out", pcap)
+	rng := rand.New(rand.NewPCG(17, 4))
+	points := []string{"collector-before-store", "collector-before-commit"}
+	for i := 0; i < 4; i++ {
+		fp := fmt.Sprintf("%s:%d", points[i%2], 1+rng.IntN(12))
+		r := trunkscope(t, []string{"TRUNKSCOPE_FAILPOINT=" + fp}, "replay", pcap, "--data", data, "--config", cfg)
+		if !r.killed {
+			t.Fatalf("replay with failpoint %s was not killed: exit %d\n%s", fp, r.code, r.stderr)
+		}
+		t.Logf("killed at %s", fp)
+	}
+	mustRun(t, "replay", pcap, "--data", data, "--config", cfg)
+	truth := loadTruth(t, pcap)
+	checkAgainstTruth(t, truth, exportCDRsWith(t, data, "--config", cfg))
+	rows := kpis(t, data, "trunk", "--config", cfg)
+	byTrunk := map[string][]synth.CallTruth{}
+	for _, c := range truth.Calls {
+		byTrunk[c.Trunk] = append(byTrunk[c.Trunk], c)
+	}
+	for _, got := range rows {
+		sameKPI(t, "after crashes, trunk "+got.Trunk, got, handKPI(byTrunk[got.Trunk]))
+	}
 }

@@ -25,9 +25,9 @@ type kpiRow struct {
 	Codes                         map[string]int64 `json:"codes"`
 }
 
-func kpis(t *testing.T, data, by string) []kpiRow {
+func kpis(t *testing.T, data, by string, extra ...string) []kpiRow {
 	t.Helper()
-	r := mustRun(t, "kpi", "--data", data, "--by", by, "--format", "json")
+	r := mustRun(t, append([]string{"kpi", "--data", data, "--by", by, "--format", "json"}, extra...)...)
 	var out []kpiRow
 	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 		var k kpiRow

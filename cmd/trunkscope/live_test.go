@@ -14,8 +14,9 @@ import (
 )
 
 // startService starts `trunkscope ARGS...` and returns it once it logs that
-// it is running; the process is killed when the test ends.
-func startService(t *testing.T, args ...string) (*exec.Cmd, <-chan string) {
+// it is running, with its log lines and its broker address; the process is
+// killed when the test ends.
+func startService(t *testing.T, args ...string) (*exec.Cmd, <-chan string, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TRUNKSCOPE_AS_MAIN=1")
@@ -38,8 +39,8 @@ func startService(t *testing.T, args ...string) (*exec.Cmd, <-chan string) {
 		}
 		close(logs)
 	}()
-	awaitLog(t, logs, regexp.MustCompile(`msg="trunkscope running"`))
-	return cmd, logs
+	m := awaitLog(t, logs, regexp.MustCompile(`msg="trunkscope running".*brokers=\[([0-9.:]+)`))
+	return cmd, logs, m[1]
 }
 
 func awaitLog(t *testing.T, logs <-chan string, re *regexp.Regexp) []string {
@@ -93,7 +94,7 @@ func TestRunCapturesLiveSIPpCalls(t *testing.T) {
 	}
 	dir := t.TempDir()
 	uas, uac := freeUDP(t), freeUDP(t)
-	cmd, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--iface", "lo",
+	cmd, _, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--iface", "lo",
 		"--bpf", fmt.Sprintf("udp port %d or udp port %d", uas, uac))
 
 	server := exec.Command("/usr/bin/sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uas), "-nostdin")

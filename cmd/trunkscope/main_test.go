@@ -87,7 +87,13 @@ type exported struct {
 
 func exportCDRs(t *testing.T, data string) []exported {
 	t.Helper()
-	r := mustRun(t, "cdr", "export", "--data", data, "--format", "jsonl")
+	return exportCDRsWith(t, data)
+}
+
+// exportCDRsWith exports with extra flags (e.g. --config).
+func exportCDRsWith(t *testing.T, data string, extra ...string) []exported {
+	t.Helper()
+	r := mustRun(t, append([]string{"cdr", "export", "--data", data, "--format", "jsonl"}, extra...)...)
 	var out []exported
 	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 		if l == "" {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/trunkscope/trunkscope/bus"
 	"github.com/trunkscope/trunkscope/collector"
@@ -108,8 +110,9 @@ func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
 		FlushInterval: cc.FlushInterval,
 		Timers: collector.Timers{Invite: cc.InviteTimeout, Proceeding: cc.ProceedingTimeout,
 			MaxDuration: cc.MaxDuration, Linger: cc.Linger},
-		Logger:      s.log,
-		BeforeStore: failpoint("collector-before-store"),
+		Logger:       s.log,
+		BeforeStore:  failpoint("collector-before-store"),
+		BeforeCommit: failpoint("collector-before-commit"),
 	}
 	o.CorrelationHeader = cc.CorrelationHeader
 	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks, s.cfg.Numbering), pricing), cons, nil
@@ -155,15 +158,29 @@ func (s *stack) Close() error {
 }
 
 // failpoint returns a hook that kills the process with SIGKILL when
-// TRUNKSCOPE_FAILPOINT names it: the crash-recovery tests use it to die at
-// an exact point (here, after events are published and before they are
-// stored). Unset, it does nothing.
+// TRUNKSCOPE_FAILPOINT names it, as NAME or NAME:N (die on the Nth time the
+// point is reached). The crash-recovery tests use it to die at exact points:
+// collector-before-store (events published, batch not stored) and
+// collector-before-commit (batch stored, offsets not committed). Unset, it
+// does nothing.
 func failpoint(name string) func() {
-	if os.Getenv("TRUNKSCOPE_FAILPOINT") != name {
+	spec := os.Getenv("TRUNKSCOPE_FAILPOINT")
+	at := 1
+	if n, count, ok := strings.Cut(spec, ":"); ok {
+		spec = n
+		if v, err := strconv.Atoi(count); err == nil && v > 0 {
+			at = v
+		}
+	}
+	if spec != name {
 		return nil
 	}
+	hits := 0
 	return func() {
-		fmt.Fprintf(os.Stderr, "trunkscope: failpoint %s: killing process\n", name)
+		if hits++; hits < at {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "trunkscope: failpoint %s (hit %d): killing process\n", name, hits)
 		p, _ := os.FindProcess(os.Getpid())
 		p.Kill()
 		select {}

@@ -116,12 +116,12 @@ func TestDecodeAccepts(t *testing.T) {
 			Src: netip.MustParseAddrPort("1.2.3.4:5060"), Dst: netip.MustParseAddrPort("5.6.7.8:5060"),
 			TimeUS: 1_700_000_000_000_042, CaptureID: 7, Payload: []byte("SIP")}},
 		{"v2 IPv6", v2(2, 10, 16, "SIP"), Packet{Version: 2, IPProto: 17, ProtoType: ProtoSIP,
-			Src: netip.MustParseAddrPort("[102:304:506:708:90a:b0c:d0e:f10]:5060"),
-			Dst: netip.MustParseAddrPort("[1112:1314:1516:1718:191a:1b1c:1d1e:1f20]:5060"),
+			Src:    netip.MustParseAddrPort("[102:304:506:708:90a:b0c:d0e:f10]:5060"),
+			Dst:    netip.MustParseAddrPort("[1112:1314:1516:1718:191a:1b1c:1d1e:1f20]:5060"),
 			TimeUS: 1_700_000_000_000_042, CaptureID: 7, Payload: []byte("SIP")}},
 		{"v2 IPv6 FreeBSD family", v2(2, 28, 16, ""), Packet{Version: 2, IPProto: 17, ProtoType: ProtoSIP,
-			Src: netip.MustParseAddrPort("[102:304:506:708:90a:b0c:d0e:f10]:5060"),
-			Dst: netip.MustParseAddrPort("[1112:1314:1516:1718:191a:1b1c:1d1e:1f20]:5060"),
+			Src:    netip.MustParseAddrPort("[102:304:506:708:90a:b0c:d0e:f10]:5060"),
+			Dst:    netip.MustParseAddrPort("[1112:1314:1516:1718:191a:1b1c:1d1e:1f20]:5060"),
 			TimeUS: 1_700_000_000_000_042, CaptureID: 7}},
 		{"v1 has no time header", v2(1, 2, 4, "SIP"), Packet{Version: 1, IPProto: 17, ProtoType: ProtoSIP,
 			Src: netip.MustParseAddrPort("1.2.3.4:5060"), Dst: netip.MustParseAddrPort("5.6.7.8:5060"),
@@ -174,7 +174,8 @@ func TestRoundTrip(t *testing.T) {
 			TimeUS: 1_700_000_000_999_999, CorrelationID: []byte(callID), Payload: []byte(`{"type":200}`)}},
 		{"compressed", func() *Packet { p := sipPacket(invite); p.Compressed = true; return p }()},
 		{"compressed empty", &Packet{Version: 3, ProtoType: ProtoSIP, Compressed: true}},
-		{"last second of 32-bit time", &Packet{Version: 3, TimeUS: maxTimeUS}},
+		{"largest time", &Packet{Version: 3, TimeUS: maxTimeUS}},
+		{"last second of 32-bit time", &Packet{Version: 3, TimeUS: (1<<32-1)*1e6 + 999_999}},
 		{"largest payload", &Packet{Version: 3, ProtoType: ProtoSIP, Payload: bytes.Repeat([]byte("x"), MaxPacket-6-7-7-10-6)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,7 +243,7 @@ func TestAppendErrors(t *testing.T) {
 		t.Errorf("oversized: %q, %v", got, err)
 	}
 	for name, p := range map[string]*Packet{
-		"negative time": {TimeUS: -1},
+		"negative time":  {TimeUS: -1},
 		"time past 2106": {TimeUS: maxTimeUS + 1},
 		"mixed families": {Src: pbx, Dst: trk6},
 	} {
@@ -329,7 +330,7 @@ func within(s, b []byte) bool {
 
 func TestDecodeAliases(t *testing.T) {
 	in := mustAppend(t, sipPacket(invite))
-	in = append(in[:len(in):len(in)]) // no spare capacity to hide in
+	in = in[:len(in):len(in)] // no spare capacity to hide in
 	var d Decoder
 	var p Packet
 	if err := d.Decode(in, &p); err != nil {

@@ -8,9 +8,20 @@ import (
 	"net/netip"
 )
 
-// maxTimeUS is the last microsecond whose seconds fit the 32-bit time
-// chunks (in February 2106).
-const maxTimeUS = (1<<32-1)*1e6 + 999_999
+// maxTimeUS is the largest time the two 32-bit time fields can carry:
+// the last second they hold (in February 2106) plus the largest
+// microseconds field. Decoders add the fields without checking that the
+// microseconds stay below a million, and so does Decode, so every time it
+// returns can be encoded again.
+const maxTimeUS = (1<<32-1)*1e6 + (1<<32 - 1)
+
+// splitTime splits a time in [0, maxTimeUS] into the seconds and
+// microseconds fields, the microseconds below a million unless the seconds
+// are at their limit.
+func splitTime(us int64) (sec, usec uint32) {
+	s := min(us/1e6, 1<<32-1)
+	return uint32(s), uint32(us - s*1e6)
+}
 
 // Append appends p encoded as HEP v3 to dst and returns the extended
 // buffer. p.Version is ignored. It writes the chunks that real senders
@@ -25,7 +36,7 @@ const maxTimeUS = (1<<32-1)*1e6 + 999_999
 // Src and Dst are of different families.
 func Append(dst []byte, p *Packet) ([]byte, error) {
 	if p.TimeUS < 0 || p.TimeUS > maxTimeUS {
-		return dst, fmt.Errorf("hep: time %dus outside the 32-bit seconds range", p.TimeUS)
+		return dst, fmt.Errorf("hep: time %dus outside what the 32-bit time fields hold", p.TimeUS)
 	}
 	sa, da := p.Src.Addr(), p.Dst.Addr()
 	if sa.IsValid() && da.IsValid() && sa.Is4() != da.Is4() {
@@ -50,8 +61,9 @@ func Append(dst []byte, p *Packet) ([]byte, error) {
 		dst = appendU16(dst, chunkDstPort, p.Dst.Port())
 	}
 	if p.TimeUS != 0 {
-		dst = appendU32(dst, chunkTimeSec, uint32(p.TimeUS/1e6))
-		dst = appendU32(dst, chunkTimeUSec, uint32(p.TimeUS%1e6))
+		sec, usec := splitTime(p.TimeUS)
+		dst = appendU32(dst, chunkTimeSec, sec)
+		dst = appendU32(dst, chunkTimeUSec, usec)
 	}
 	dst = appendU8(dst, chunkProtoType, p.ProtoType)
 	dst = appendU32(dst, chunkCaptureID, p.CaptureID)
@@ -97,7 +109,7 @@ func AppendV2(dst []byte, p *Packet) ([]byte, error) {
 	case p.ProtoType != 0 && p.ProtoType != ProtoSIP:
 		return dst, fmt.Errorf("hep: v2 carries SIP only, not protocol type %d", p.ProtoType)
 	case p.TimeUS < 0 || p.TimeUS > maxTimeUS:
-		return dst, fmt.Errorf("hep: time %dus outside the 32-bit seconds range", p.TimeUS)
+		return dst, fmt.Errorf("hep: time %dus outside what the 32-bit time fields hold", p.TimeUS)
 	}
 	fam, alen := byte(afInet), 4
 	if !sa.Is4() {
@@ -113,8 +125,9 @@ func AppendV2(dst []byte, p *Packet) ([]byte, error) {
 		s, d := sa.As16(), da.As16()
 		dst = append(append(dst, s[:]...), d[:]...)
 	}
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(p.TimeUS/1e6))
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(p.TimeUS%1e6))
+	sec, usec := splitTime(p.TimeUS)
+	dst = binary.LittleEndian.AppendUint32(dst, sec)
+	dst = binary.LittleEndian.AppendUint32(dst, usec)
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(p.CaptureID))
 	dst = append(dst, 0, 0) // struct padding
 	return append(dst, p.Payload...), nil

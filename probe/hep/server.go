@@ -43,7 +43,8 @@ type Server struct {
 // Listen binds a UDP socket and a TCP listener to addr ("host:port"; port 0
 // picks a free port, the same for both) and returns a Server that Serve
 // runs. It binds only the host given: "127.0.0.1:9060" is loopback only,
-// ":9060" every interface.
+// ":9060" every interface. ctx bounds the binding (a host name lookup), not
+// the server's life, which Serve's context does.
 func Listen(ctx context.Context, addr string, h Handler, opts ...Opt) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("hep: nil Handler")
@@ -55,7 +56,7 @@ func Listen(ctx context.Context, addr string, h Handler, opts ...Opt) (*Server, 
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	host, port, err := net.SplitHostPort(addr)
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("hep: listen address: %w", err)
 	}
@@ -69,14 +70,15 @@ func Listen(ctx context.Context, addr string, h Handler, opts ...Opt) (*Server, 
 			return nil, fmt.Errorf("hep: %w", err)
 		}
 		s.udp = pc.(*net.UDPConn)
-		taddr := net.JoinHostPort(host, fmt.Sprint(s.udp.LocalAddr().(*net.UDPAddr).Port))
-		l, err := lc.Listen(ctx, "tcp", taddr)
+		// The UDP socket's own address, not addr again: a host name
+		// could resolve to another address the second time.
+		l, err := lc.Listen(ctx, "tcp", s.udp.LocalAddr().String())
 		if err == nil {
 			s.tcp = l.(*net.TCPListener)
 			return s, nil
 		}
 		s.udp.Close()
-		if port != "0" || try == 10 || !errors.Is(err, syscall.EADDRINUSE) {
+		if (port != "0" && port != "") || try == 10 || !errors.Is(err, syscall.EADDRINUSE) {
 			return nil, fmt.Errorf("hep: %w", err)
 		}
 	}

@@ -142,9 +142,6 @@ func TestListenErrors(t *testing.T) {
 		"negative conns":   func() (*Server, error) { return Listen(t.Context(), "127.0.0.1:0", h, MaxTCPConns(-1)) },
 		"negative timeout": func() (*Server, error) { return Listen(t.Context(), "127.0.0.1:0", h, ReadTimeout(-time.Second)) },
 	} {
-		if s, err := Listen(t.Context(), "127.0.0.1:0", h); err == nil {
-			s.Close() // sanity: the base case works
-		}
 		if s, err := f(); err == nil {
 			s.Close()
 			t.Errorf("%s: no error", name)
@@ -269,8 +266,11 @@ func TestServerTCPOddWrites(t *testing.T) {
 					t.Fatal(err)
 				}
 				off += n
-				if n < 16 {
-					time.Sleep(100 * time.Microsecond) // let small writes arrive as segments of their own
+				if n < 16 && (off < 128 || i%32 == 0) {
+					// Let small writes arrive as reads of their own:
+					// all of them around the first frame's headers, a
+					// sample after that to keep the test fast.
+					time.Sleep(100 * time.Microsecond)
 				}
 			}
 			got := rec.wait(t, 3)

@@ -80,6 +80,75 @@ func withHopByHop(v6 []byte) []byte {
 	return out
 }
 
+// TestDecodeL4: L4 is the transport header and payload, the same bytes
+// whatever the link layer, VLAN tags or IPv6 extension headers.
+func TestDecodeL4(t *testing.T) {
+	udp4 := packettest.UDP(src4, dst4, body)
+	udp6 := packettest.UDP(src6, dst6, body)
+	tcp4 := packettest.TCP(src4, dst4, 7, packettest.ACK, body)
+	for _, tc := range []struct {
+		lt   layers.LinkType
+		data []byte
+		want []byte
+	}{
+		{layers.LinkTypeRaw, udp4, udp4[20:]},
+		{layers.LinkTypeEthernet, packettest.Ether(udp4, 20), udp4[20:]},
+		{layers.LinkTypeLinuxSLL2, packettest.SLL2(withHopByHop(udp6)), udp6[40:]},
+		{layers.LinkTypeEthernet, append(packettest.Ether(tcp4), 0, 0, 0), tcp4[20:]}, // padding trimmed
+	} {
+		var p packet.Packet
+		if err := packet.Decode(tc.lt, tc.data, &p); err != nil || !bytes.Equal(p.L4, tc.want) {
+			t.Errorf("%v: %v, L4 %x, want %x", tc.lt, err, p.L4, tc.want)
+		}
+	}
+}
+
+// TestDecodeReassembled decodes the transport of reassembled datagrams: an
+// IPv4 payload, an IPv6 fragmentable part that starts with Destination
+// Options (RFC 8200 §4.1 puts them after the Fragment header), and one
+// that holds a second Fragment header, which RFC 8200 forbids.
+func TestDecodeReassembled(t *testing.T) {
+	l4v4 := packettest.UDP(src4, dst4, body)[20:]
+	l4v6 := packettest.UDP(src6, dst6, body)[40:]
+	frag4 := packettest.Fragment(src4.Addr(), dst4.Addr(), layers.IPProtocolUDP, 1, 0, true, l4v4[:16], false)
+	frag6 := packettest.Fragment(src6.Addr(), dst6.Addr(), layers.IPProtocolIPv6Destination, 1, 0, true, make([]byte, 16), true)
+	destOpts := slices.Concat([]byte{byte(layers.IPProtocolUDP), 0, 1, 4, 0, 0, 0, 0}, l4v6)
+	nested := slices.Concat([]byte{byte(layers.IPProtocolUDP), 0, 0, 1, 0, 0, 0, 9}, l4v6)
+	for _, tc := range []struct {
+		name  string
+		frag  []byte
+		next  layers.IPProtocol
+		whole []byte
+		want  error
+		dst   netip.AddrPort
+	}{
+		{"ipv4", frag4, layers.IPProtocolUDP, l4v4, nil, dst4},
+		{"ipv6 destination options", frag6, layers.IPProtocolIPv6Destination, destOpts, nil, dst6},
+		{"ipv6 plain", frag6, layers.IPProtocolUDP, l4v6, nil, dst6},
+		{"ipv6 nested fragment header", frag6, layers.IPProtocolIPv6Fragment, nested, packet.ErrMalformed, dst6},
+		{"ipv4 icmp", frag4, layers.IPProtocolICMPv4, l4v4, packet.ErrTransport, dst4},
+		{"ipv4 cut", frag4, layers.IPProtocolUDP, l4v4[:5], packet.ErrTruncated, dst4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p packet.Packet
+			if err := packet.Decode(layers.LinkTypeRaw, tc.frag, &p); err != packet.ErrFragment {
+				t.Fatalf("Decode = %v", err)
+			}
+			err := p.DecodeReassembled(tc.next, tc.whole)
+			if err != tc.want {
+				t.Fatalf("DecodeReassembled = %v, want %v", err, tc.want)
+			}
+			if err != nil {
+				return
+			}
+			if got := netip.AddrPortFrom(p.Dst, p.DstPort); got != tc.dst || !bytes.Equal(p.Payload, body) ||
+				p.Proto != layers.IPProtocolUDP || p.MoreFragments || p.FragID != 0 {
+				t.Errorf("decoded %+v", p)
+			}
+		})
+	}
+}
+
 func TestDecodeEthernetPadding(t *testing.T) {
 	frame := packettest.Ether(packettest.UDP(src4, dst4, []byte("x")))
 	frame = append(frame, make([]byte, 60-len(frame))...) // minimum frame size
@@ -177,11 +246,24 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint16(layers.LinkTypeEthernet), packettest.Ether(packettest.UDP(src4, dst4, body), 1, 2))
 	f.Add(uint16(layers.LinkTypeLinuxSLL), packettest.SLL(packettest.TCP(src6, dst6, 7, packettest.SYN, nil)))
 	f.Add(uint16(layers.LinkTypeRaw), withHopByHop(packettest.UDP(src6, dst6, body)))
+	f.Add(uint16(layers.LinkTypeRaw), packettest.UDPFragments(src6, dst6, bytes.Repeat(body, 8), 3, 64, true)[0])
+	f.Add(uint16(layers.LinkTypeRaw), packettest.UDPFragments(src4, dst4, bytes.Repeat(body, 8), 3, 64, false)[1])
 	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
 		var p packet.Packet
 		err := packet.Decode(layers.LinkType(lt), data, &p)
 		if err != nil && err != packet.ErrFragment {
 			return
+		}
+		if err == packet.ErrFragment {
+			// Whatever the reassembled bytes, their decode stays inside
+			// them.
+			q := p
+			if q.DecodeReassembled(q.Proto, q.Payload) == nil && (len(q.Payload) > len(q.L4) || !bytes.Contains(data, q.L4)) {
+				t.Fatalf("reassembled payload of %d bytes from %d", len(q.Payload), len(q.L4))
+			}
+		}
+		if len(p.L4) < len(p.Payload) || len(p.L4) > 0 && !bytes.Contains(data, p.L4) {
+			t.Fatal("L4 is not part of the data or shorter than the payload")
 		}
 		// The payload must alias the end part of data, not run past it.
 		if len(p.Payload) > len(data) {

@@ -71,6 +71,7 @@ func parseIPv6(s []byte) (netip.Addr, bool) {
 	i := 0
 	for i < 16 {
 		off, acc := 0, uint32(0)
+	group:
 		for ; off < len(s); off++ {
 			c := s[off]
 			switch {
@@ -81,13 +82,12 @@ func parseIPv6(s []byte) (netip.Addr, bool) {
 			case c >= 'A' && c <= 'F':
 				acc = acc<<4 + uint32(c-'A'+10)
 			default:
-				goto done
+				break group
 			}
 			if off > 3 {
 				return netip.Addr{}, false // more than four hex digits
 			}
 		}
-	done:
 		if off == 0 {
 			return netip.Addr{}, false // empty group
 		}

@@ -156,6 +156,8 @@ type Media struct {
 	// RTPMaps are the section's a=rtpmap attributes in order.
 	RTPMaps    [MaxFormats]RTPMap
 	NumRTPMaps int
+
+	rtp bool // Proto is RTP, worked out once
 }
 
 // RTPMap maps a payload type to an encoding (RFC 8866 §6.6), from an
@@ -176,7 +178,7 @@ type RTPMap struct {
 
 // IsRTP reports whether the section's transport is RTP: any proto with an
 // RTP component (RTP/AVP, RTP/SAVPF, UDP/TLS/RTP/SAVPF, TCP/RTP/AVP, ...).
-func (m *Media) IsRTP() bool { return isRTP(m.Proto) }
+func (m *Media) IsRTP() bool { return m.rtp }
 
 // Disabled reports whether the stream is rejected or disabled (port 0).
 func (m *Media) Disabled() bool { return m.Port == 0 }

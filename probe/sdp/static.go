@@ -13,9 +13,7 @@ var static = [35]RTPMap{
 	6:  {6, []byte("DVI4"), 16000, 0},
 	7:  {7, []byte("LPC"), 8000, 0},
 	8:  {8, []byte("PCMA"), 8000, 0},
-	// G.722's RTP clock is 8000 although it samples at 16 kHz: an error in
-	// RFC 1890 kept for compatibility (RFC 3551 §4.5.2).
-	9:  {9, []byte("G722"), 8000, 0},
+	9:  {9, []byte("G722"), 8000, 0}, // samples at 16 kHz, yet clock 8000: RFC 1890's error, kept (RFC 3551 §4.5.2)
 	10: {10, []byte("L16"), 44100, 2},
 	11: {11, []byte("L16"), 44100, 0},
 	12: {12, []byte("QCELP"), 8000, 0},

@@ -71,7 +71,48 @@ func ServerAddr(t testing.TB) string {
 	return addr
 }
 
+// Proc is a ClickHouse server the test can stop and start again (outage
+// tests); its data directory and ports stay the same.
+type Proc struct {
+	Addr  string
+	t     testing.TB
+	start func() *exec.Cmd
+	cmd   *exec.Cmd
+}
+
+// Stop kills the server (SIGKILL: an outage, not a shutdown).
+func (p *Proc) Stop() {
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+}
+
+// Start starts it again and waits until it answers.
+func (p *Proc) Start() {
+	p.t.Helper()
+	p.cmd = p.start()
+	waitServer(p.t, p.Addr, filepath.Dir(p.cmd.Args[1][len("--config-file="):]))
+}
+
+// ServerProc starts a ClickHouse server like Server and returns a handle
+// that can stop and restart it.
+func ServerProc(t testing.TB) *Proc {
+	t.Helper()
+	p := &Proc{t: t}
+	var st store.Store
+	st, p.Addr, p.start, p.cmd = launchServer(t)
+	st.Close()
+	return p
+}
+
 func startServer(t testing.TB) (store.Store, string) {
+	t.Helper()
+	st, addr, _, _ := launchServer(t)
+	return st, addr
+}
+
+// launchServer writes a configuration, starts the server and waits for it;
+// the returned function starts another process on the same directory.
+func launchServer(t testing.TB) (store.Store, string, func() *exec.Cmd, *exec.Cmd) {
 	t.Helper()
 	if _, err := os.Stat(ServerBinary); err != nil {
 		t.Fatalf("%s missing: run ./scripts/setup --servers (installs Debian's clickhouse-server)", ServerBinary)
@@ -106,29 +147,38 @@ func startServer(t testing.TB) (store.Store, string) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(ServerBinary, "--config-file="+filepath.Join(dir, "config.xml"))
-	out, err := os.Create(filepath.Join(dir, "stdout.log"))
-	if err != nil {
-		t.Fatal(err)
+	start := func() *exec.Cmd {
+		cmd := exec.Command(ServerBinary, "--config-file="+filepath.Join(dir, "config.xml"))
+		out, err := os.OpenFile(filepath.Join(dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting clickhouse-server: %v", err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			out.Close()
+		})
+		return cmd
 	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting clickhouse-server: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		out.Close()
-	})
+	first := start()
+	addr := fmt.Sprintf("127.0.0.1:%d", tcp)
+	return waitServer(t, addr, dir), addr, start, first
+}
+
+func waitServer(t testing.TB, addr, dir string) store.Store {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		addr := fmt.Sprintf("127.0.0.1:%d", tcp)
 		st, err := chserver.Open(ctx, chserver.Options{Addrs: []string{addr}})
 		cancel()
 		if err == nil {
 			t.Cleanup(func() { st.Close() })
-			return st, addr
+			return st
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "err.log"))

@@ -60,6 +60,51 @@ func ip(src, dst netip.Addr, proto layers.IPProtocol, l4 transport, payload []by
 	return serialize(l3, l4, gopacket.Payload(payload))
 }
 
+// UDPFragments returns the fragments of an IPv4 or IPv6 (by the addresses)
+// UDP datagram carrying payload, in order: the UDP header and payload cut
+// into pieces of size bytes (rounded down to a multiple of 8, as RFC 791
+// and RFC 8200 §4.5 require of all but the last), with IP identification
+// id. With hopByHop, each IPv6 fragment carries a hop-by-hop options header
+// before its Fragment header (RFC 8200 §4.1 order).
+func UDPFragments(src, dst netip.AddrPort, payload []byte, id uint32, size int, hopByHop bool) [][]byte {
+	whole := UDP(src, dst, payload)
+	hdr := 20
+	if !src.Addr().Is4() {
+		hdr = 40
+	}
+	l4 := whole[hdr:]
+	size &^= 7
+	var out [][]byte
+	for off := 0; off < len(l4); off += size {
+		end := min(off+size, len(l4))
+		out = append(out, Fragment(src.Addr(), dst.Addr(), layers.IPProtocolUDP, id, off, end < len(l4), l4[off:end], hopByHop))
+	}
+	return out
+}
+
+// Fragment returns one IPv4 or IPv6 fragment with any offset, flag and data,
+// for the edge cases UDPFragments does not make (overlaps, bad lengths).
+func Fragment(src, dst netip.Addr, proto layers.IPProtocol, id uint32, offset int, more bool, data []byte, hopByHop bool) []byte {
+	if src.Is4() {
+		v4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: uint16(id), FragOffset: uint16(offset / 8), Protocol: proto,
+			SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
+		if more {
+			v4.Flags = layers.IPv4MoreFragments
+		}
+		return serialize(v4, gopacket.Payload(data))
+	}
+	v6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6Fragment,
+		SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
+	if hopByHop {
+		v6.NextHeader = layers.IPProtocolIPv6HopByHop
+		// One empty PadN option; gopacket pads the header to 8 bytes.
+		v6.HopByHop = &layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 1}}}
+		v6.HopByHop.NextHeader = layers.IPProtocolIPv6Fragment
+	}
+	frag := &layers.IPv6Fragment{NextHeader: proto, FragmentOffset: uint16(offset / 8), MoreFragments: more, Identification: id}
+	return serialize(v6, frag, gopacket.Payload(data))
+}
+
 // Ether wraps an IP packet in an Ethernet frame. With VLAN IDs it adds
 // 802.1Q tags, outermost first; with two or more the outer one is an
 // 802.1ad (QinQ, 0x88a8) service tag.
