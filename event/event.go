@@ -19,14 +19,16 @@ type Kind uint8
 
 const (
 	KindSIP Kind = 1 // one SIP message as seen on the wire
-	// Kinds 2.. are reserved for RTP stream reports, RTCP reports and
-	// active-probe results (later issues).
+	// KindRTPReport (2) is in rtp.go; kinds 3.. are reserved for RTCP
+	// reports and active-probe results.
 )
 
 func (k Kind) String() string {
 	switch k {
 	case KindSIP:
 		return "sip"
+	case KindRTPReport:
+		return "rtp-report"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
