@@ -8,21 +8,26 @@ import (
 	"time"
 
 	"github.com/trunkscope/trunkscope/bus"
+	"github.com/trunkscope/trunkscope/event"
 	"github.com/trunkscope/trunkscope/probe"
+	"github.com/trunkscope/trunkscope/probe/hep"
 	"github.com/trunkscope/trunkscope/probe/live"
 )
 
 // inputs are the live sources a probe reads.
 type inputs struct {
-	iface, bpf string
+	iface, bpf         string
+	hepListen, hepAuth string
 }
 
 func (in *inputs) register(fs *flag.FlagSet) {
 	fs.StringVar(&in.iface, "iface", "", "capture SIP live on this interface (AF_PACKET; needs root or CAP_NET_RAW)")
 	fs.StringVar(&in.bpf, "bpf", "", `capture filter, tcpdump syntax (e.g. "udp port 5060 or tcp port 5060"); compiled with tcpdump`)
+	fs.StringVar(&in.hepListen, "hep-listen", "", "receive HEP (v3 over UDP and TCP, v2 over UDP) on this address, e.g. 0.0.0.0:9060")
+	fs.StringVar(&in.hepAuth, "hep-auth-key", "", "accept only HEP packets carrying this auth key (chunk 0x0e); others are counted and dropped")
 }
 
-func (in *inputs) any() bool { return in.iface != "" }
+func (in *inputs) any() bool { return in.iface != "" || in.hepListen != "" }
 
 // startInputs opens every configured input and feeds it to one producer;
 // each input has its own probe (a probe is single-threaded). The returned
@@ -55,6 +60,11 @@ func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *b
 				"kernel_drops", st.KernelDrops, "sip", ps.SIPMessages, "dropped", ps.Dropped())
 		}()
 	}
+	if in.hepListen != "" {
+		if err := startHEP(ctx, e, probeID, in, prod, &wg, errc); err != nil {
+			return nil, err
+		}
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -67,4 +77,60 @@ func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *b
 		close(errc)
 		return <-errc
 	}, nil
+}
+
+// startHEP listens for HEP and feeds SIP payloads to a probe of their own
+// through Probe.Payload, so HEP messages get the same scanning,
+// retransmission marking and counters as captured ones. The server reads
+// UDP and each TCP connection on goroutines of their own; a probe is
+// single-threaded, hence the lock.
+func startHEP(ctx context.Context, e *env, probeID string, in inputs, prod *bus.Producer, wg *sync.WaitGroup, errc chan<- error) error {
+	p, err := probe.New(probe.ProbeID(probeID))
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var other uint64
+	handle := func(pk *hep.Packet) error {
+		if pk.ProtoType != hep.ProtoSIP {
+			mu.Lock()
+			other++ // RTCP JSON, logs: not SIP, counted
+			mu.Unlock()
+			return nil
+		}
+		tr := event.TransportUDP
+		switch pk.IPProto {
+		case 6:
+			tr = event.TransportTCP
+		case 132:
+			tr = event.TransportSCTP
+		}
+		meta := probe.Meta{CorrelationID: pk.CorrelationID, Node: pk.Node, CaptureID: pk.CaptureID, Flags: event.FlagHEP}
+		mu.Lock()
+		defer mu.Unlock()
+		return p.Payload(pk.TimeUS, pk.Src, pk.Dst, tr, pk.Payload, meta, prod)
+	}
+	var opts []hep.Opt
+	if in.hepAuth != "" {
+		opts = append(opts, hep.AuthKey(in.hepAuth))
+	}
+	srv, err := hep.Listen(ctx, in.hepListen, handle, opts...)
+	if err != nil {
+		return fmt.Errorf("HEP listener on %s: %w", in.hepListen, err)
+	}
+	e.log.Info("receiving HEP", "component", "probe", "udp", srv.UDPAddr(), "tcp", srv.TCPAddr(), "auth", in.hepAuth != "")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ctx); err != nil && ctx.Err() == nil {
+			errc <- fmt.Errorf("HEP listener: %w", err)
+		}
+		st := srv.Stats()
+		mu.Lock()
+		ps := p.Stats()
+		mu.Unlock()
+		e.log.Info("HEP stopped", "component", "probe", "received", st.Received.Load(), "accepted", st.Accepted.Load(),
+			"sip", ps.SIPMessages, "not_sip", other, "dropped", ps.Dropped())
+	}()
+	return nil
 }

@@ -17,7 +17,7 @@ func cmdRun(e *env, args []string) error {
 	fs := flagSet(e, "run", "[flags]", `Runs trunkscope as a service on the embedded defaults (or the servers the
 configuration names): the Kafka broker, the ClickHouse store, the collector
 consuming SIP events into CDRs and rated CDRs, and the live inputs given
-(--iface). Other probes publish to the broker address it logs. Stops cleanly
+(--iface, --hep-listen). Other probes publish to the broker address it logs. Stops cleanly
 on SIGINT or SIGTERM: what was consumed is stored and committed first.
 
 Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
@@ -33,12 +33,15 @@ Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
 }
 
 func cmdProbe(e *env, args []string) error {
-	fs := flagSet(e, "probe", "--iface IF [flags]", `Runs the passive probe: captures SIP live and publishes every message as an
-event to the Kafka brokers of the configuration. With no brokers configured
+	fs := flagSet(e, "probe", "--iface IF | --hep-listen ADDR [flags]", `Runs the passive probe: captures SIP live (--iface) and receives HEP from
+SBCs and SIP servers (--hep-listen), and publishes every message as an event
+to the Kafka brokers of the configuration. With no brokers configured
 (the embedded defaults) there is no other consumer, so it also runs the
 embedded broker, store and collector, exactly like 'trunkscope run'.
 
-Example: trunkscope probe --iface eth1 --bpf "udp port 5060 or tcp port 5060" --config prod.yml`)
+Examples:
+  trunkscope probe --iface eth1 --bpf "udp port 5060 or tcp port 5060" --config prod.yml
+  trunkscope probe --hep-listen 0.0.0.0:9060 --hep-auth-key s3cret --config prod.yml`)
 	var c common
 	var in inputs
 	c.register(fs)
@@ -48,7 +51,7 @@ Example: trunkscope probe --iface eth1 --bpf "udp port 5060 or tcp port 5060" --
 		return err
 	}
 	if !in.any() {
-		return usagef("no input: give --iface")
+		return usagef("no input: give --iface and/or --hep-listen")
 	}
 	return serve(e, &c, in, false, *statsEvery)
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trunkscope/trunkscope/probe/hep"
+	"github.com/trunkscope/trunkscope/probe/synth"
+)
+
+// freeUDPTCP returns a loopback port free for both UDP and TCP (the HEP
+// listener binds both).
+func freeUDPTCP(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return 0
+}
+
+// SIP messages that an SBC mirrors over HEP (v3 over UDP and over TCP)
+// become the same CDRs as the capture they came from; a packet with the
+// wrong auth key is rejected and counted.
+func TestHEPInputMatchesCapture(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "calls.pcap")
+	mustRun(t, "gen", "--calls", "60", "--seed", "41", "--no-rtp", "--out", pcap)
+	evs := captureEvents(t, pcap)
+	port := freeUDPTCP(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd, logs, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--hep-listen", addr, "--hep-auth-key", "s3cret")
+
+	udp, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	tcp, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	frame := func(i int, key string) []byte {
+		ev := evs[i]
+		b, err := hep.Append(nil, &hep.Packet{Version: 3, IPProto: 17, ProtoType: hep.ProtoSIP, Src: ev.Src, Dst: ev.Dst,
+			TimeUS: ev.TimeUS, CaptureID: 2001, AuthKey: []byte(key), Node: []byte("sbc-1"), Payload: ev.Raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for i := range evs {
+		// Calls go whole over one transport: the Call-ID's messages stay in
+		// order, as one sender's would.
+		if strings.HasSuffix(string(evs[i].CallID), "0") {
+			if _, err := tcp.Write(frame(i, "s3cret")); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if _, err := udp.Write(frame(i, "s3cret")); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond) // loopback UDP: do not overrun the socket buffer
+		}
+	}
+	if _, err := udp.Write(frame(0, "wrong")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // published and stored
+	stopService(t, cmd)
+	m := awaitLog(t, logs, regexp.MustCompile(`msg="HEP stopped".*received=(\d+) accepted=(\d+) sip=(\d+)`))
+	if want := fmt.Sprint(len(evs) + 1); m[1] != want || m[2] != fmt.Sprint(len(evs)) || m[3] != fmt.Sprint(len(evs)) {
+		t.Fatalf("HEP counters received=%s accepted=%s sip=%s, want %s, %d, %d", m[1], m[2], m[3], want, len(evs), len(evs))
+	}
+	got := exportCDRs(t, filepath.Join(dir, "data"))
+	checkCalls(t, loadTruth(t, pcap), got, func(c synth.CallTruth) bool { return c.Outcome == "timeout" })
+	if len(got) < 50 {
+		t.Fatalf("only %d CDRs from HEP", len(got))
+	}
+}
