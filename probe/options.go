@@ -71,12 +71,13 @@ func (c *cfg) validate() error {
 		return fmt.Errorf("probe: MaxTCPOutOfOrder is %d, must not be negative", c.maxTCPOutOfOrder)
 	case c.tcpReorderTimeout <= 0:
 		return fmt.Errorf("probe: TCPReorderTimeout is %v, must be positive", c.tcpReorderTimeout)
-	case c.dedupWindow < 0:
-		return fmt.Errorf("probe: DedupWindow is %v, must not be negative", c.dedupWindow)
+	case c.dedupWindow < 0 || c.dedupWindow > 0 && c.dedupWindow < time.Microsecond:
+		// Capture timestamps count microseconds.
+		return fmt.Errorf("probe: DedupWindow is %v, must be 0 (off) or at least 1µs", c.dedupWindow)
 	case c.maxDedup < minRecent || c.maxDedup > maxRecent:
 		return fmt.Errorf("probe: MaxDedupEntries is %d, must be %d to %d", c.maxDedup, minRecent, maxRecent)
-	case c.rtxWindow < 0:
-		return fmt.Errorf("probe: RetransmissionWindow is %v, must not be negative", c.rtxWindow)
+	case c.rtxWindow < 0 || c.rtxWindow > 0 && c.rtxWindow < time.Microsecond:
+		return fmt.Errorf("probe: RetransmissionWindow is %v, must be 0 (off) or at least 1µs", c.rtxWindow)
 	case c.maxRtx < minRecent || c.maxRtx > maxRecent:
 		return fmt.Errorf("probe: MaxRetransmissionEntries is %d, must be %d to %d", c.maxRtx, minRecent, maxRecent)
 	case c.frag.MaxDatagrams < 1:

@@ -256,13 +256,26 @@ func TestNewValidates(t *testing.T) {
 		{probe.MaxTCPBuffer(10), "MaxTCPBuffer is 10 bytes"},
 		{probe.MaxTCPBuffer(1 << 30), "MaxTCPBuffer is 1073741824 bytes"},
 		{probe.TCPIdle(0), "TCPIdle is 0s"},
+		{probe.MaxTCPOutOfOrder(-1), "MaxTCPOutOfOrder is -1"},
+		{probe.TCPReorderTimeout(0), "TCPReorderTimeout is 0s"},
+		{probe.DedupWindow(-time.Second), "DedupWindow is -1s"},
+		{probe.DedupWindow(time.Nanosecond), "DedupWindow is 1ns"},
+		{probe.MaxDedupEntries(1), "MaxDedupEntries is 1"},
+		{probe.RetransmissionWindow(-time.Second), "RetransmissionWindow is -1s"},
+		{probe.MaxRetransmissionEntries(1 << 30), "MaxRetransmissionEntries is 1073741824"},
+		{probe.FragmentTimeout(0), "FragmentTimeout is 0s"},
+		{probe.MaxFragmentDatagrams(0), "MaxFragmentDatagrams is 0"},
+		{probe.MaxFragmentBytes(1000), "MaxFragmentBytes is 1000"},
 	} {
 		_, err := probe.New(tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "probe: ") {
 			t.Errorf("New: %v, want an error containing %q", err, tc.want)
 		}
 	}
-	if _, err := probe.New(probe.ProbeID("p"), probe.MaxTCPFlows(1), probe.MaxTCPBuffer(1024), probe.TCPIdle(time.Second)); err != nil {
+	if _, err := probe.New(probe.ProbeID("p"), probe.MaxTCPFlows(1), probe.MaxTCPBuffer(1024), probe.TCPIdle(time.Second),
+		probe.MaxTCPOutOfOrder(0), probe.TCPReorderTimeout(time.Millisecond), probe.DedupWindow(0), probe.MaxDedupEntries(4),
+		probe.RetransmissionWindow(0), probe.MaxRetransmissionEntries(1<<24), probe.FragmentTimeout(time.Second),
+		probe.MaxFragmentDatagrams(1), probe.MaxFragmentBytes(65535), probe.Media(nil)); err != nil {
 		t.Errorf("New with valid options: %v", err)
 	}
 }
@@ -276,7 +289,10 @@ func TestStatsNames(t *testing.T) {
 		}
 		seen[c.Name] = true
 	}
-	for _, want := range []string{"sip_bad_call_id", "sip_truncated", "tcp_gap", "sink_error", "rtp_like", "not_sip"} {
+	for _, want := range []string{"sip_bad_call_id", "sip_truncated", "tcp_gap", "sink_error", "rtp_like", "not_sip",
+		"duplicates", "dedup_evicted", "sip_retransmissions", "sip_retransmission_evicted", "ip_fragments", "ip_reassembled",
+		"frag_timeout", "frag_overlap", "frag_evicted", "tcp_out_of_order", "tcp_reordered", "websocket_flows",
+		"websocket_frames", "websocket_unsupported", "sip_ws", "sip_payload", "payloads"} {
 		if !seen[want] {
 			t.Errorf("no counter %q", want)
 		}

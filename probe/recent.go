@@ -87,17 +87,6 @@ func (r *recent) seen(h uint64, tsUS int64) (hit, evicted bool) {
 	return false, evicted
 }
 
-// len counts the entries in use, for tests.
-func (r *recent) len() int {
-	n := 0
-	for _, e := range r.ents {
-		if e.h != 0 {
-			n++
-		}
-	}
-	return n
-}
-
 // hasher derives the keys of the recent tables from packet and message
 // fields with a per-probe random seed (hash/maphash): no state shared
 // between probes, and keys an outsider cannot aim collisions at.

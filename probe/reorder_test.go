@@ -189,3 +189,23 @@ func TestTCPSYNSetsSequence(t *testing.T) {
 	c.sendAt(2, start, ack, msg[:50])
 	wantMessages(t, &rec, event.TransportTCP, msg)
 }
+
+// TestTCPConnectionReplaced: a segment far behind the stream (a new
+// connection on the same 4-tuple whose SYN the tap missed) is not taken for
+// an old retransmission; the flow resynchronises on it.
+func TestTCPConnectionReplaced(t *testing.T) {
+	p := newProbe(t)
+	var rec recorder
+	c := newConn(t, p, &rec)
+	c.seq = 0x80000000
+	c.send(0, ack, invite("old@x", 0))
+	c.seq -= 100 << 20
+	c.send(1_000_000, ack, invite("new@x", 0))
+	c.send(1_000_001, ack, ringing("new@x"))
+	if got := callIDs(t, &rec); !slices.Equal(got, []string{"old@x", "new@x", "new@x"}) {
+		t.Fatalf("events %v", got)
+	}
+	if s := p.Stats(); s.TCPGaps != 1 || s.TCPRetransmits != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}

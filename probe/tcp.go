@@ -63,6 +63,11 @@ type heldSegment struct {
 	data []byte
 }
 
+// maxBehind is how far behind the next expected byte a segment may start
+// and still be a retransmission: far more than any TCP window carrying SIP
+// has in flight.
+const maxBehind = 16 << 20
+
 // maxHeldSegments bounds a flow's out-of-order queue: capture reordering
 // swaps neighbours, and a resent segment follows a few others at most.
 const maxHeldSegments = 8
@@ -208,7 +213,15 @@ func (t *tcpFlows) data(p *Probe, f *flow, seq uint32, b []byte, tsUS int64, sin
 // synced: retransmitted bytes are trimmed, the rest is framed.
 func (t *tcpFlows) deliver(p *Probe, f *flow, seq uint32, b []byte, tsUS int64, sink Sink) error {
 	if f.synced {
-		if d := int32(seq - f.next); d < 0 {
+		if d := int32(seq - f.next); d < -maxBehind {
+			// Too far behind to be a retransmission: the connection was
+			// replaced without the probe seeing its SYN. Resynchronise
+			// rather than take every segment for an old one until the
+			// flow expires.
+			p.stats.TCPGaps++
+			f.buf, f.synced = f.buf[:0], false
+			f.wsMsg, f.wsFrag = f.wsMsg[:0], false
+		} else if d < 0 {
 			p.stats.TCPRetransmits++
 			back := -int64(d) // in int64: -math.MinInt32 does not fit an int32
 			if back >= int64(len(b)) {
