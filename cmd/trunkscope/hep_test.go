@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -44,7 +46,9 @@ func TestHEPInputMatchesCapture(t *testing.T) {
 	evs := captureEvents(t, pcap)
 	port := freeUDPTCP(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd, logs, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--hep-listen", addr, "--hep-auth-key", "s3cret")
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPTCP(t))
+	cmd, logs, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--hep-listen", addr, "--hep-auth-key", "s3cret",
+		"--metrics-listen", metricsAddr)
 
 	udp, err := net.Dial("udp", addr)
 	if err != nil {
@@ -85,6 +89,23 @@ func TestHEPInputMatchesCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second) // published and stored
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf("trunkscope_probe_sip_messages_total{input=\"hep\"} %d", len(evs)),
+		"trunkscope_hep_rejected_auth_total 1",
+		fmt.Sprintf("trunkscope_collector_events_consumed_total %d", len(evs)),
+		"trunkscope_probe_duplicates_total{input=\"hep\"} 0",
+		"trunkscope_collector_store_down 0",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
 	stopService(t, cmd)
 	m := awaitLog(t, logs, regexp.MustCompile(`msg="HEP stopped".*received=(\d+) accepted=(\d+) sip=(\d+)`))
 	if want := fmt.Sprint(len(evs) + 1); m[1] != want || m[2] != fmt.Sprint(len(evs)) || m[3] != fmt.Sprint(len(evs)) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -33,7 +34,7 @@ func (in *inputs) any() bool { return in.iface != "" || in.hepListen != "" }
 // each input has its own probe (a probe is single-threaded). The returned
 // wait function ends when ctx is cancelled and every input stopped; the
 // first input error cancels the rest through errc.
-func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *bus.Producer) (wait func() error, err error) {
+func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *bus.Producer, m *metrics) (wait func() error, err error) {
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 	if in.iface != "" {
@@ -47,11 +48,22 @@ func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *b
 			return nil, err
 		}
 		e.log.Info("capturing", "component", "probe", "iface", in.iface, "filter", in.bpf)
+		var smu sync.Mutex
+		var snap probe.Stats
+		input := "iface:" + in.iface
+		m.add(func(w io.Writer) {
+			smu.Lock()
+			st := snap
+			smu.Unlock()
+			writeProbe(w, input, st)
+			ls := src.Stats()
+			fmt.Fprintf(w, "# TYPE trunkscope_capture_kernel_drops_total counter\ntrunkscope_capture_kernel_drops_total{input=%q} %d\n", input, ls.KernelDrops)
+		})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer src.Close()
-			if err := src.Run(ctx, p, prod); err != nil {
+			if err := src.Run(ctx, p, prod, func(st probe.Stats) { smu.Lock(); snap = st; smu.Unlock() }); err != nil {
 				errc <- fmt.Errorf("capture on %s: %w", in.iface, err)
 			}
 			st := src.Stats()
@@ -61,7 +73,7 @@ func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *b
 		}()
 	}
 	if in.hepListen != "" {
-		if err := startHEP(ctx, e, probeID, in, prod, &wg, errc); err != nil {
+		if err := startHEP(ctx, e, probeID, in, prod, &wg, errc, m); err != nil {
 			return nil, err
 		}
 	}
@@ -84,7 +96,7 @@ func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *b
 // retransmission marking and counters as captured ones. The server reads
 // UDP and each TCP connection on goroutines of their own; a probe is
 // single-threaded, hence the lock.
-func startHEP(ctx context.Context, e *env, probeID string, in inputs, prod *bus.Producer, wg *sync.WaitGroup, errc chan<- error) error {
+func startHEP(ctx context.Context, e *env, probeID string, in inputs, prod *bus.Producer, wg *sync.WaitGroup, errc chan<- error, m *metrics) error {
 	p, err := probe.New(probe.ProbeID(probeID))
 	if err != nil {
 		return err
@@ -119,6 +131,17 @@ func startHEP(ctx context.Context, e *env, probeID string, in inputs, prod *bus.
 		return fmt.Errorf("HEP listener on %s: %w", in.hepListen, err)
 	}
 	e.log.Info("receiving HEP", "component", "probe", "udp", srv.UDPAddr(), "tcp", srv.TCPAddr(), "auth", in.hepAuth != "")
+	m.add(func(w io.Writer) {
+		mu.Lock()
+		st, n := p.Stats(), other
+		mu.Unlock()
+		writeProbe(w, "hep", st)
+		hs := srv.Stats()
+		for _, c := range hs.Counters() {
+			fmt.Fprintf(w, "# TYPE trunkscope_hep_%[1]s_total counter\ntrunkscope_hep_%[1]s_total %[2]d\n", c.Name, c.Value)
+		}
+		sample(w, "trunkscope_hep_not_sip_total", "counter", n)
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

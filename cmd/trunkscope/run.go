@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,10 +27,11 @@ Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
 	c.register(fs)
 	in.register(fs)
 	statsEvery := fs.Duration("stats-interval", 30*time.Second, "how often to log throughput")
+	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (/metrics, /healthz), e.g. 127.0.0.1:9460")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return serve(e, &c, in, true, *statsEvery)
+	return serve(e, &c, in, true, *statsEvery, *metricsAddr)
 }
 
 func cmdProbe(e *env, args []string) error {
@@ -47,18 +49,19 @@ Examples:
 	c.register(fs)
 	in.register(fs)
 	statsEvery := fs.Duration("stats-interval", 30*time.Second, "how often to log throughput")
+	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (/metrics, /healthz), e.g. 127.0.0.1:9460")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if !in.any() {
 		return usagef("no input: give --iface and/or --hep-listen")
 	}
-	return serve(e, &c, in, false, *statsEvery)
+	return serve(e, &c, in, false, *statsEvery, *metricsAddr)
 }
 
 // serve runs inputs and, with withCollector or on the embedded broker, the
 // collector, until SIGINT/SIGTERM.
-func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Duration) error {
+func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Duration, metricsAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := c.open(ctx, e, true)
@@ -78,13 +81,39 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 		}
 		defer cons.Close()
 	}
+	m := &metrics{}
+	if col != nil {
+		m.add(func(w io.Writer) {
+			st := col.Stats()
+			sample(w, "trunkscope_collector_events_consumed_total", "counter", st.Consumed.Load())
+			sample(w, "trunkscope_collector_events_undecodable_total", "counter", st.DecodeErrors.Load())
+			sample(w, "trunkscope_collector_events_stored_total", "counter", st.StoredEvents.Load())
+			sample(w, "trunkscope_collector_cdrs_stored_total", "counter", st.StoredCDRs.Load())
+			sample(w, "trunkscope_collector_cdrs_rated_total", "counter", st.Rated.Load())
+			sample(w, "trunkscope_collector_cdrs_unrated_total", "counter", st.Unrated.Load())
+			sample(w, "trunkscope_collector_store_errors_total", "counter", st.FlushErrors.Load())
+			down := 0
+			if st.StoreDown.Load() {
+				down = 1
+			}
+			sample(w, "trunkscope_collector_store_down", "gauge", down)
+		})
+	}
 	var waitInputs func() error
 	if in.any() {
 		prod := bus.NewProducer(s.brokers, s.topics(), bus.ProducerOptions{})
 		defer prod.Close(context.WithoutCancel(ctx))
-		if waitInputs, err = startInputs(ctx, e, cfg.ProbeID, in, prod); err != nil {
+		m.add(func(w io.Writer) { sample(w, "trunkscope_probe_events_published_total", "counter", prod.Sent()) })
+		if waitInputs, err = startInputs(ctx, e, cfg.ProbeID, in, prod, m); err != nil {
 			return err
 		}
+	}
+	if metricsAddr != "" {
+		stopMetrics, err := m.serve(ctx, e, metricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 	e.log.Info("trunkscope running", "config", cfg.Source, "data", c.data, "brokers", s.brokers,
 		"store", s.st.Info().Engine+" "+s.st.Info().Version, "topic", cfg.Kafka.Topics.SIP, "collector", withCollector)

@@ -133,8 +133,20 @@ func Compile(expr string) ([]bpf.RawInstruction, error) {
 
 // Run reads packets until ctx is done and hands each to p. Sink errors stop
 // the capture; everything else about a packet is counted by the probe.
-func (s *Source) Run(ctx context.Context, p *probe.Probe, sink probe.Sink) error {
+// onStats, when not nil, gets a copy of the probe's counters about once a
+// second from this goroutine (the probe is not safe to read elsewhere).
+func (s *Source) Run(ctx context.Context, p *probe.Probe, sink probe.Sink, onStats func(probe.Stats)) error {
+	next := time.Now()
+	defer func() {
+		if onStats != nil {
+			onStats(p.Stats())
+		}
+	}()
 	for ctx.Err() == nil {
+		if onStats != nil && time.Now().After(next) {
+			onStats(p.Stats())
+			next = time.Now().Add(time.Second)
+		}
 		data, ci, err := s.tp.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, afpacket.ErrPoll) {

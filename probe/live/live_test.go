@@ -65,7 +65,7 @@ func TestLoopbackCaptureOfSIPpCalls(t *testing.T) {
 	sink := &counter{counts: map[string]int{}, calls: map[string]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, p, sink) }()
+	go func() { done <- src.Run(ctx, p, sink, nil) }()
 
 	dir := t.TempDir()
 	server := exec.Command(sippBin, "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uas), "-nostdin")
