@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,21 +15,29 @@ import (
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/event"
 	"github.com/trunkscope/trunkscope/probe"
+	"github.com/trunkscope/trunkscope/probe/hep"
 	"github.com/trunkscope/trunkscope/probe/synth"
 	"github.com/trunkscope/trunkscope/rating"
 )
 
 func cmdBench(e *env, args []string) error {
-	fs := flagSet(e, "bench", "[flags]", `Measures trunkscope's hot paths on this machine and prints the figures:
-the passive probe reading a generated G.711 capture into events (in memory,
-Kafka excluded), rating against a generated 200,000-prefix deck, and the
-embedded pipeline (kfake -> collector -> chDB) on a signalling-only capture.
-Single-threaded figures; run it on an idle machine.`)
+	fs := flagSet(e, "bench", "[probe|rating|collector ...] [flags]", `Measures trunkscope's hot paths on this machine and prints the figures:
+  probe      a generated G.711 capture (>= 95% RTP) read from a file and turned
+             into events in memory (Kafka excluded); HEP3 frames carrying SIP
+             decoded into events
+  rating     importing a generated 200,000-prefix deck, pricing CDRs on it
+  collector  the embedded pipeline (kfake -> collector -> chDB) replaying a
+             signalling-only capture, CDRs and rollups built
+With no part named, all run. Single-threaded figures; run on an idle machine.`)
 	calls := fs.Int("calls", 300, "calls in the probe's capture (with RTP)")
-	pipelineCalls := fs.Int("pipeline-calls", 20000, "calls in the pipeline's signalling-only capture")
+	pipelineCalls := fs.Int("pipeline-calls", 20000, "calls in the collector's signalling-only capture")
 	prefixes := fs.Int("prefixes", 200000, "rows in the generated rate deck")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	parts := fs.Args()
+	if len(parts) == 0 {
+		parts = []string{"probe", "rating", "collector"}
 	}
 	dir, err := os.MkdirTemp("", "trunkscope-bench-")
 	if err != nil {
@@ -37,31 +46,96 @@ Single-threaded figures; run it on an idle machine.`)
 	defer os.RemoveAll(dir)
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BENCHMARK\tFIGURE\tDETAIL")
+	quiet := &env{stdout: ioDiscard{}, stderr: ioDiscard{}, log: e.log}
+	for _, part := range parts {
+		switch part {
+		case "probe":
+			err = benchProbe(tw, quiet, dir, *calls)
+		case "rating":
+			err = benchRating(tw, *prefixes)
+		case "collector":
+			err = benchCollector(tw, quiet, dir, *pipelineCalls)
+		default:
+			return usagef("unknown part %q: probe, rating or collector", part)
+		}
+		if err != nil {
+			return fmt.Errorf("bench %s: %w", part, err)
+		}
+		tw.Flush()
+	}
+	return nil
+}
 
-	// Probe: capture file (page cache) -> decode -> SIP scan -> event encode.
+func benchProbe(tw io.Writer, e *env, dir string, calls int) error {
 	pcap := filepath.Join(dir, "media.pcap")
-	if err := generate(&env{stdout: e.stdout, stderr: ioDiscard{}, log: e.log}, pcap, synth.Options{Calls: *calls, Seed: 1}); err != nil {
+	if err := generate(e, pcap, synth.Options{Calls: calls, Seed: 1}); err != nil {
 		return err
 	}
 	p, _ := probe.New()
 	buf := make([]byte, 0, 64<<10)
-	sink := probe.SinkFunc(func(ev *event.SIP) error { buf = event.AppendSIP(buf[:0], ev); return nil })
+	var events []*event.SIP
+	sink := probe.SinkFunc(func(ev *event.SIP) error {
+		buf = event.AppendSIP(buf[:0], ev)
+		var c event.SIP
+		if err := event.DecodeSIP(bytes.Clone(buf), &c); err == nil {
+			events = append(events, &c)
+		}
+		return nil
+	})
 	start := time.Now()
 	if err := probe.ReadFile(context.Background(), pcap, p, sink, nil); err != nil {
 		return err
 	}
 	el := time.Since(start)
 	ps := p.Stats()
-	fmt.Fprintf(tw, "probe: capture -> events\t%.2fM packets/s\t%d packets (%d SIP, %d RTP-like) in %s\n",
+	fmt.Fprintf(tw, "probe: capture file -> events\t%.2fM packets/s\t%d packets (%d SIP, %d RTP-like) in %s, page cache\n",
 		float64(ps.Packets)/el.Seconds()/1e6, ps.Packets, ps.SIPMessages, ps.RTPLike, el.Round(time.Millisecond))
 
-	// Rating: deck import, then pricing random numbers.
+	// HEP3: the same SIP messages as frames, decoded and turned into events.
+	var frames [][]byte
+	for _, ev := range events {
+		f, err := hep.Append(nil, &hep.Packet{Version: 3, IPProto: 17, ProtoType: hep.ProtoSIP, Src: ev.Src, Dst: ev.Dst,
+			TimeUS: ev.TimeUS, CaptureID: 1, Payload: ev.Raw})
+		if err != nil {
+			return err
+		}
+		frames = append(frames, f)
+	}
+	const rounds = 40
+	var d hep.Decoder
+	var pk hep.Packet
+	n := 0
+	start = time.Now()
+	for r := 0; r < rounds; r++ {
+		hp, _ := probe.New(probe.DedupWindow(0), probe.RetransmissionWindow(0))
+		for _, f := range frames {
+			if err := d.Decode(f, &pk); err != nil {
+				return err
+			}
+			if err := hp.Payload(pk.TimeUS, pk.Src, pk.Dst, event.TransportUDP, pk.Payload, probe.Meta{Flags: event.FlagHEP}, sink2(&buf)); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	el = time.Since(start)
+	fmt.Fprintf(tw, "probe: HEP3 frames -> events\t%.0fk packets/s\t%d frames of SIP (decode, scan, event ID, encode) in %s\n",
+		float64(n)/el.Seconds()/1e3, n, el.Round(time.Millisecond))
+	return nil
+}
+
+// sink2 encodes events into a reused buffer and drops them.
+func sink2(buf *[]byte) probe.Sink {
+	return probe.SinkFunc(func(ev *event.SIP) error { *buf = event.AppendSIP((*buf)[:0], ev); return nil })
+}
+
+func benchRating(tw io.Writer, prefixes int) error {
 	var deckCSV bytes.Buffer
-	if err := rating.GenerateDeckCSV(&deckCSV, *prefixes, 1); err != nil {
+	if err := rating.GenerateDeckCSV(&deckCSV, prefixes, 1); err != nil {
 		return err
 	}
 	size := deckCSV.Len()
-	start = time.Now()
+	start := time.Now()
 	deck, err := rating.LoadDeck(&deckCSV, rating.DeckOptions{Name: "bench"})
 	if err != nil {
 		return err
@@ -82,25 +156,27 @@ Single-threaded figures; run it on an idle machine.`)
 			units += r.Amount.Units
 		}
 	}
-	el = time.Since(start)
+	el := time.Since(start)
 	fmt.Fprintf(tw, "rating: price a CDR\t%.2fM CDRs/s\t%d CDRs on %d prefixes (checksum %d)\n", priced/el.Seconds()/1e6, priced, deck.Len(), units%1000)
+	return nil
+}
 
-	// The embedded pipeline end to end.
+func benchCollector(tw io.Writer, e *env, dir string, calls int) error {
 	sig := filepath.Join(dir, "signalling.pcap")
-	if err := generate(&env{stdout: e.stdout, stderr: ioDiscard{}, log: e.log}, sig, synth.Options{Calls: *pipelineCalls, Seed: 2, NoRTP: true, CPS: 20}); err != nil {
+	if err := generate(e, sig, synth.Options{Calls: calls, Seed: 2, NoRTP: true, CPS: 20}); err != nil {
 		return err
 	}
-	start = time.Now()
+	start := time.Now()
 	var out bytes.Buffer
 	if err := replay(context.Background(), &env{stdout: &out, stderr: ioDiscard{}, log: e.log}, config.Default(), filepath.Join(dir, "data"), sig, false); err != nil {
 		return err
 	}
-	el = time.Since(start)
+	el := time.Since(start)
 	events := int64(0)
 	fmt.Sscanf(out.String()[bytes.Index(out.Bytes(), []byte("packets, "))+len("packets, "):], "%d", &events)
-	fmt.Fprintf(tw, "pipeline: replay (kfake -> collector -> chDB)\t%.0f events/s\t%d SIP events, %d calls, engines' start included, in %s\n",
-		float64(events)/el.Seconds(), events, *pipelineCalls, el.Round(time.Millisecond))
-	return tw.Flush()
+	fmt.Fprintf(tw, "collector: replay (kfake -> collector -> chDB)\t%.0f events/s\t%d SIP events, %d calls, CDRs, rated CDRs and rollups, engines' start included, in %s\n",
+		float64(events)/el.Seconds(), events, calls, el.Round(time.Millisecond))
+	return nil
 }
 
 type ioDiscard struct{}
