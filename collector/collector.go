@@ -60,6 +60,8 @@ type Collector struct {
 
 	pending   [][]any // sip_events rows
 	unflushed []CDR   // closed CDRs not yet stored
+	dirty     span    // stored CDRs whose rollups are not yet recomputed
+	lastRoll  time.Time
 	version   uint64
 	draining  bool
 	topic     string
@@ -159,11 +161,11 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 	for {
 		if ends != nil && c.reached(ends) {
 			c.tracker.CloseAll(inputEndUS)
-			return c.flushRetrying(ctx)
+			return c.flushRetrying(ctx, true)
 		}
 		select {
 		case <-ctx.Done():
-			if err := c.flush(context.WithoutCancel(ctx)); err != nil {
+			if err := c.flush(context.WithoutCancel(ctx), true); err != nil {
 				return err
 			}
 			return ctx.Err()
@@ -173,15 +175,15 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 					c.tracker.AdvanceIdle(c.o.FlushInterval)
 				}
 			}
-			if err := c.flushRetrying(ctx); err != nil {
+			if err := c.flushRetrying(ctx, true); err != nil {
 				return err
 			}
 		case f, ok := <-events:
 			if !ok {
-				return c.flush(context.WithoutCancel(ctx))
+				return c.flush(context.WithoutCancel(ctx), true)
 			}
 			if f.err != nil {
-				if ferr := c.flush(context.WithoutCancel(ctx)); ferr != nil {
+				if ferr := c.flush(context.WithoutCancel(ctx), true); ferr != nil {
 					return errors.Join(f.err, ferr)
 				}
 				if ctx.Err() != nil {
@@ -192,7 +194,7 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 			lastEvent = time.Now()
 			c.consume(f.rec, &ev)
 			if len(c.pending) >= c.o.BatchSize {
-				if err := c.flushRetrying(ctx); err != nil {
+				if err := c.flushRetrying(ctx, false); err != nil {
 					return err
 				}
 			}
@@ -242,10 +244,14 @@ func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // partition up to the point a restart would need to re-read from. A failed
 // flush keeps everything and the next attempt redoes it whole: every write
 // is keyed, so writing a row twice is harmless.
-func (c *Collector) flush(ctx context.Context) error {
+//
+// With force unset (a full batch), rollups and commits wait for the flush
+// interval; forced flushes (the timer, the end of a drain, shutdown) do
+// them.
+func (c *Collector) flush(ctx context.Context, force bool) error {
 	c.unflushed = append(c.unflushed, c.tracker.TakeCDRs()...)
 	cdrs := c.unflushed
-	if len(c.pending) == 0 && len(cdrs) == 0 && !c.commitDue() {
+	if len(c.pending) == 0 && len(cdrs) == 0 && !c.dirty.set && !c.commitDue() {
 		return nil
 	}
 	if c.o.BeforeStore != nil {
@@ -276,9 +282,28 @@ func (c *Collector) flush(ctx context.Context) error {
 	if err := c.st.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
 		return fmt.Errorf("collector: storing %d rated CDRs: %w", len(rated), err)
 	}
-	if err := rollup(ctx, c.st, db, cdrs, c.nextVersion()); err != nil {
+	// Stored: from here a retry need not write these rows again.
+	for i := range cdrs {
+		c.dirty.add(&cdrs[i])
+	}
+	c.stats.StoredEvents.Add(int64(len(c.pending)))
+	c.stats.StoredCDRs.Add(int64(len(rows)))
+	c.stats.Rated.Add(int64(len(rated)))
+	c.stats.Unrated.Add(int64(unrated))
+	c.pending, c.unflushed = c.pending[:0], c.unflushed[:0]
+	c.lastFlush = time.Now()
+	// Rollups and commits run at most once per flush interval, over every
+	// minute the batches since touched: recomputing a minute costs the
+	// engine the same for one CDR as for thousands. Offsets are committed
+	// only after the rollups of the CDRs they cover are written, so a crash
+	// in between re-reads and recomputes them.
+	if !force && time.Since(c.lastRoll) < c.o.FlushInterval {
+		return nil
+	}
+	if err := rollup(ctx, c.st, db, c.dirty, c.nextVersion()); err != nil {
 		return err
 	}
+	c.dirty = span{}
 	if c.o.BeforeCommit != nil {
 		c.o.BeforeCommit()
 	}
@@ -289,12 +314,7 @@ func (c *Collector) flush(ctx context.Context) error {
 			}
 		}
 	}
-	c.stats.StoredEvents.Add(int64(len(c.pending)))
-	c.stats.StoredCDRs.Add(int64(len(rows)))
-	c.stats.Rated.Add(int64(len(rated)))
-	c.stats.Unrated.Add(int64(unrated))
-	c.pending, c.unflushed = c.pending[:0], c.unflushed[:0]
-	c.lastFlush = time.Now()
+	c.lastRoll = time.Now()
 	c.log.Debug("batch stored", "cdrs", len(rows), "rated", len(rated), "took", time.Since(start))
 	return nil
 }
@@ -316,10 +336,10 @@ func (c *Collector) nextVersion() uint64 {
 // from 1 s to 30 s. A drain (a replay someone waits for) gives up after
 // Options.DrainAttempts: a store that stays down, or a statement it keeps
 // refusing, is then an error the user sees rather than a silent hang.
-func (c *Collector) flushRetrying(ctx context.Context) error {
+func (c *Collector) flushRetrying(ctx context.Context, force bool) error {
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
-		err := c.flush(ctx)
+		err := c.flush(ctx, force)
 		if err == nil {
 			if attempt > 1 {
 				c.log.Info("store reachable again; backlog flushed", "attempts", attempt)

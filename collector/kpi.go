@@ -46,17 +46,27 @@ var pddBounds = []int64{1000, 2000, 3000, 5000, 8000, 13000}
 // rollup recomputes every per-minute KPI row the given CDRs touch, from
 // cdrs FINAL, and writes whole rows with a new version (see the migration's
 // notes on why this is exactly once).
-func rollup(ctx context.Context, st store.Store, db string, cdrs []CDR, version uint64) error {
-	if len(cdrs) == 0 {
+// span is the range of time a set of stored CDRs touches: their starts (for
+// the per-minute counts) and their ends (for concurrency).
+type span struct {
+	set                   bool
+	first, last, concLast int64
+}
+
+func (s *span) add(c *CDR) {
+	if !s.set {
+		*s = span{set: true, first: c.StartUS, last: c.StartUS, concLast: max(c.EndUS, c.StartUS)}
+		return
+	}
+	s.first, s.last = min(s.first, c.StartUS), max(s.last, c.StartUS)
+	s.concLast = max(s.concLast, c.EndUS, c.StartUS)
+}
+
+func rollup(ctx context.Context, st store.Store, db string, sp span, version uint64) error {
+	if !sp.set {
 		return nil
 	}
-	first, last := cdrs[0].StartUS, cdrs[0].StartUS
-	concLast := cdrs[0].EndUS
-	for i := range cdrs {
-		first = min(first, cdrs[i].StartUS)
-		last = max(last, cdrs[i].StartUS)
-		concLast = max(concLast, cdrs[i].EndUS, cdrs[i].StartUS)
-	}
+	first, last, concLast := sp.first, sp.last, sp.concLast
 	from := time.UnixMicro(first).UTC().Truncate(time.Minute)
 	to := time.UnixMicro(last).UTC().Truncate(time.Minute).Add(time.Minute)
 	if err := st.Exec(ctx, minuteSQL(db, from, to, version)); err != nil {

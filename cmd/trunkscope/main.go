@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/trunkscope/trunkscope/config"
@@ -51,6 +52,17 @@ type env struct {
 }
 
 func main() {
+	// TRUNKSCOPE_CPUPROFILE=FILE writes a CPU profile of the command, for
+	// `go tool pprof` (how the figures in the README were investigated).
+	if path := os.Getenv("TRUNKSCOPE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			code := run(os.Args[1:], os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
