@@ -18,15 +18,17 @@ import (
 // Topics names the event topics.
 type Topics struct {
 	SIP string `yaml:"sip"`
+	// RTP carries RTP stream reports, keyed by Call-ID like SIP.
+	RTP string `yaml:"rtp"`
 }
 
 // DefaultTopics are the topic names used when the config names none.
 func DefaultTopics() Topics {
-	return Topics{SIP: "trunkscope.sip"}
+	return Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp"}
 }
 
 // All lists every topic.
-func (t Topics) All() []string { return []string{t.SIP} }
+func (t Topics) All() []string { return []string{t.SIP, t.RTP} }
 
 // EnsureTopics creates the topics that do not exist yet. Existing topics are
 // left as they are (their partition count is not changed).

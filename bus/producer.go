@@ -24,6 +24,7 @@ type Producer struct {
 	arena   []byte
 	offsets []int // start of each message's value in arena; key follows value
 	keys    []int
+	topicOf []string // the topic of each queued message
 	msgs    []kafka.Message
 	sent    int64
 }
@@ -73,6 +74,30 @@ func (p *Producer) SIP(ev *event.SIP) error {
 	p.arena = append(p.arena, ev.CallID...)
 	p.offsets = append(p.offsets, start, mid)
 	p.keys = append(p.keys, len(p.arena))
+	p.topicOf = append(p.topicOf, p.topics.SIP)
+	if len(p.keys) >= p.batch {
+		return p.flush(context.Background())
+	}
+	return nil
+}
+
+// RTPReport encodes r and queues it on the RTP topic, keyed by its Call-ID
+// (or, for a stream no signalling tied to a call, its source address, so a
+// stream's reports stay in order). It implements the media tracker's sink.
+func (p *Producer) RTPReport(r *event.RTPReport) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := len(p.arena)
+	p.arena = event.AppendRTPReport(p.arena, r)
+	mid := len(p.arena)
+	if len(r.CallID) > 0 {
+		p.arena = append(p.arena, r.CallID...)
+	} else {
+		p.arena = r.Src.AppendTo(p.arena)
+	}
+	p.offsets = append(p.offsets, start, mid)
+	p.keys = append(p.keys, len(p.arena))
+	p.topicOf = append(p.topicOf, p.topics.RTP)
 	if len(p.keys) >= p.batch {
 		return p.flush(context.Background())
 	}
@@ -111,7 +136,7 @@ func (p *Producer) flush(ctx context.Context) error {
 	for i, end := range p.keys {
 		start, mid := p.offsets[2*i], p.offsets[2*i+1]
 		p.msgs = append(p.msgs, kafka.Message{
-			Topic: p.topics.SIP,
+			Topic: p.topicOf[i],
 			Key:   p.arena[mid:end:end],
 			Value: p.arena[start:mid:mid],
 		})
@@ -120,7 +145,7 @@ func (p *Producer) flush(ctx context.Context) error {
 		return fmt.Errorf("bus: publishing %d events: %w", len(p.msgs), err)
 	}
 	p.sent += int64(len(p.msgs))
-	p.arena, p.offsets, p.keys = p.arena[:0], p.offsets[:0], p.keys[:0]
+	p.arena, p.offsets, p.keys, p.topicOf = p.arena[:0], p.offsets[:0], p.keys[:0], p.topicOf[:0]
 	return nil
 }
 

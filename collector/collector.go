@@ -58,20 +58,22 @@ type Collector struct {
 	tracker *Tracker
 	log     *slog.Logger
 
-	pending   [][]any // sip_events rows
-	unflushed []CDR   // closed CDRs not yet stored
-	dirty     span    // stored CDRs whose rollups are not yet recomputed
-	lastRoll  time.Time
-	version   uint64
-	draining  bool
-	topic     string
-	lastFlush time.Time
-	stats     Stats
+	pending            [][]any                  // sip_events rows
+	pendingRTP         [][]any                  // rtp_reports rows
+	last               map[TopicPartition]int64 // last offset consumed
+	sipTopic, rtpTopic string
+	unflushed          []CDR // closed CDRs not yet stored
+	dirty              span  // stored CDRs whose rollups are not yet recomputed
+	lastRoll           time.Time
+	version            uint64
+	draining           bool
+	lastFlush          time.Time
+	stats              Stats
 }
 
 // Stats are the collector's counters, safe to read while it runs.
 type Stats struct {
-	Consumed, DecodeErrors, StoredEvents, StoredCDRs, Rated, Unrated, FlushErrors atomic.Int64
+	Consumed, DecodeErrors, StoredEvents, StoredCDRs, StoredRTPReports, Rated, Unrated, FlushErrors atomic.Int64
 	// StoreDown is true while stores fail and the collector retries.
 	StoreDown atomic.Bool
 }
@@ -90,6 +92,7 @@ func New(o Options, src Source, st store.Store, trunks *Trunks, pricing *Pricing
 	return &Collector{
 		o: o, src: src, st: st, pricing: pricing,
 		tracker: NewTracker(o.Timers, trunks, o.CorrelationHeader),
+		last:    map[TopicPartition]int64{},
 		log:     o.Logger.With("component", "collector"),
 	}
 }
@@ -135,18 +138,24 @@ func (c *Collector) Run(ctx context.Context) error {
 	return c.loop(ctx, nil, 0)
 }
 
+// TopicPartition names one partition of one topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int
+}
+
 // Drain consumes until every partition has been read up to ends (the
 // offsets after the last event of a finished input, e.g. a replayed
 // capture), closes every dialog still open as the input ended at inputEndUS
 // (its last packet's time; 0 if unknown), stores everything and commits.
-func (c *Collector) Drain(ctx context.Context, ends map[int]int64, inputEndUS int64) error {
+func (c *Collector) Drain(ctx context.Context, ends map[TopicPartition]int64, inputEndUS int64) error {
 	if ends == nil {
-		ends = map[int]int64{}
+		ends = map[TopicPartition]int64{}
 	}
 	return c.loop(ctx, ends, inputEndUS)
 }
 
-func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int64) error {
+func (c *Collector) loop(ctx context.Context, ends map[TopicPartition]int64, inputEndUS int64) error {
 	c.draining = ends != nil
 	fctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -193,7 +202,7 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 			}
 			lastEvent = time.Now()
 			c.consume(f.rec, &ev)
-			if len(c.pending) >= c.o.BatchSize {
+			if len(c.pending)+len(c.pendingRTP) >= c.o.BatchSize {
 				if err := c.flushRetrying(ctx, false); err != nil {
 					return err
 				}
@@ -202,13 +211,13 @@ func (c *Collector) loop(ctx context.Context, ends map[int]int64, inputEndUS int
 	}
 }
 
-func (c *Collector) reached(ends map[int]int64) bool {
-	for p, end := range ends {
+func (c *Collector) reached(ends map[TopicPartition]int64) bool {
+	for tp, end := range ends {
 		if end <= 0 {
 			continue
 		}
-		pt := c.tracker.parts[p]
-		if pt == nil || pt.lastOffset+1 < end {
+		last, ok := c.last[tp]
+		if !ok || last+1 < end {
 			return false
 		}
 	}
@@ -217,7 +226,15 @@ func (c *Collector) reached(ends map[int]int64) bool {
 
 func (c *Collector) consume(rec bus.Record, ev *event.SIP) {
 	c.stats.Consumed.Add(1)
-	c.topic = rec.Topic
+	tp := TopicPartition{rec.Topic, rec.Partition}
+	if last, ok := c.last[tp]; !ok || rec.Offset > last {
+		c.last[tp] = rec.Offset
+	}
+	if k, err := event.PeekKind(rec.Value); err == nil && k == event.KindRTPReport {
+		c.consumeRTP(rec)
+		return
+	}
+	c.sipTopic = rec.Topic
 	if err := event.DecodeSIP(rec.Value, ev); err != nil {
 		// A record we cannot read is counted and skipped: it must not stop
 		// the partition. It stays in Kafka for a fixed build to re-read.
@@ -229,6 +246,32 @@ func (c *Collector) consume(rec bus.Record, ev *event.SIP) {
 	}
 	c.tracker.Apply(rec.Partition, rec.Offset, ev)
 	c.pending = append(c.pending, sipRow(ev))
+}
+
+// consumeRTP queues an RTP stream report for storage. Reports are
+// stateless for the collector: their partition commits as soon as they are
+// stored.
+func (c *Collector) consumeRTP(rec bus.Record) {
+	var r event.RTPReport
+	if err := event.DecodeRTPReport(rec.Value, &r); err != nil {
+		c.stats.DecodeErrors.Add(1)
+		c.log.Warn("undecodable RTP report skipped", "partition", rec.Partition, "offset", rec.Offset, "err", err)
+		return
+	}
+	final := uint8(0)
+	if r.Final {
+		final = 1
+	}
+	ts := r.LastUS
+	if ts == 0 {
+		ts = r.TimeUS
+	}
+	c.pendingRTP = append(c.pendingRTP, []any{hex.EncodeToString(r.ID[:]), usTime(ts), string(r.ProbeID), string(r.CallID),
+		r.Src.Addr().String(), r.Src.Port(), r.Dst.Addr().String(), r.Dst.Port(), r.SSRC, r.PayloadType, string(r.Codec),
+		r.ClockHz, final, r.Seq, uint64(r.FirstUS), uint64(r.LastUS), r.Packets, r.Expected, r.Lost, r.Duplicates,
+		r.Reordered, r.JitterMeanUS, r.JitterMaxUS, r.MaxDeltaUS, r.LossBursts, r.BurstRx1000, r.LateFixed, r.LateAdaptive,
+		r.MOSx1000, r.MOSFixedx1000, r.MOSAdaptivex1000})
+	c.rtpTopic = rec.Topic
 }
 
 func sipRow(ev *event.SIP) []any {
@@ -251,7 +294,7 @@ func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 func (c *Collector) flush(ctx context.Context, force bool) error {
 	c.unflushed = append(c.unflushed, c.tracker.TakeCDRs()...)
 	cdrs := c.unflushed
-	if len(c.pending) == 0 && len(cdrs) == 0 && !c.dirty.set && !c.commitDue() {
+	if len(c.pending) == 0 && len(cdrs) == 0 && len(c.pendingRTP) == 0 && !c.dirty.set && !c.commitDue() {
 		return nil
 	}
 	if c.o.BeforeStore != nil {
@@ -261,6 +304,9 @@ func (c *Collector) flush(ctx context.Context, force bool) error {
 	start := time.Now()
 	if err := c.st.Insert(ctx, db+".sip_events", schema.SIPEventColumns, c.pending); err != nil {
 		return fmt.Errorf("collector: storing %d events: %w", len(c.pending), err)
+	}
+	if err := c.st.Insert(ctx, db+".rtp_reports", schema.RTPReportColumns, c.pendingRTP); err != nil {
+		return fmt.Errorf("collector: storing %d RTP reports: %w", len(c.pendingRTP), err)
 	}
 	rows := make([][]any, 0, len(cdrs))
 	var rated [][]any
@@ -290,7 +336,8 @@ func (c *Collector) flush(ctx context.Context, force bool) error {
 	c.stats.StoredCDRs.Add(int64(len(rows)))
 	c.stats.Rated.Add(int64(len(rated)))
 	c.stats.Unrated.Add(int64(unrated))
-	c.pending, c.unflushed = c.pending[:0], c.unflushed[:0]
+	c.stats.StoredRTPReports.Add(int64(len(c.pendingRTP)))
+	c.pending, c.unflushed, c.pendingRTP = c.pending[:0], c.unflushed[:0], c.pendingRTP[:0]
 	c.lastFlush = time.Now()
 	// Rollups and commits run at most once per flush interval, over every
 	// minute the batches since touched: recomputing a minute costs the
@@ -308,8 +355,15 @@ func (c *Collector) flush(ctx context.Context, force bool) error {
 		c.o.BeforeCommit()
 	}
 	for _, p := range c.tracker.Partitions() {
-		if next := c.tracker.CommitPoint(p); next >= 0 && c.topic != "" {
-			if err := c.src.CommitOffset(ctx, c.topic, p, next); err != nil {
+		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
+			if err := c.src.CommitOffset(ctx, c.sipTopic, p, next); err != nil {
+				return err
+			}
+		}
+	}
+	for tp, last := range c.last {
+		if tp.Topic == c.rtpTopic && c.rtpTopic != "" {
+			if err := c.src.CommitOffset(ctx, tp.Topic, tp.Partition, last+1); err != nil {
 				return err
 			}
 		}

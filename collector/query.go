@@ -91,7 +91,9 @@ func Summary(ctx context.Context, st store.Store, db string) ([]TrunkSummary, er
 // ExportColumns are the columns of `cdr export`, in order.
 var ExportColumns = []string{"call_id", "leg", "trunk", "direction", "caller", "callee", "start", "answer", "end",
 	"pdd_ms", "duration_ms", "outcome", "final_code", "hangup_by", "flags", "billable_s", "cost", "currency",
-	"destination", "deck_version", "caller_e164", "callee_e164", "ring_ms", "reason", "correlation"}
+	"destination", "deck_version", "caller_e164", "callee_e164", "ring_ms", "reason", "correlation",
+	"fwd_packets", "fwd_lost", "fwd_jitter_ms", "fwd_mos", "rev_packets", "rev_lost", "rev_jitter_ms", "rev_mos",
+	"mos", "one_way_audio"}
 
 // Export writes CDRs started in [from, to) joined with their cost, as csv
 // or jsonl, ordered by start time.
@@ -100,20 +102,39 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 		return 0, fmt.Errorf("collector: export format %q: want csv or jsonl", format)
 	}
 	// ALL LEFT JOIN ... USING is the join form both ClickHouse 18.16 and
-	// current versions accept (18.16 requires the strictness and handles
-	// USING, not compound ON); unmatched rows get empty cost columns.
-	q := fmt.Sprintf(`SELECT call_id, leg, trunk, direction, caller, callee, start_us, answer_us, end_us,
-		pdd_ms, duration_ms, outcome, final_code, hangup_by, flags,
-		billable_s, amount, decimals, currency, destination, deck_version,
-		caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation
-		FROM (SELECT call_id, leg, trunk, direction, caller, callee, start_us, answer_us, end_us, pdd_ms,
-			duration_ms, outcome, final_code, hangup_by, flags,
+	// current versions accept (18.16 requires the strictness, handles USING,
+	// not compound ON, and one JOIN per SELECT, hence the nesting);
+	// unmatched rows get empty or zero columns.
+	//
+	// Media per direction comes from the final RTP reports of the leg's
+	// Call-ID: "forward" streams are sent from the INVITE sender's address
+	// (caller to callee), "reverse" ones to it. That holds where media and
+	// signalling share an address (phones, most SBCs and trunks); streams
+	// between other addresses are not attributed.
+	media := func(prefix, addrCol string) string {
+		return fmt.Sprintf(`SELECT call_id, %[2]s AS src_ip, sum(packets) AS %[1]s_packets, sum(lost) AS %[1]s_lost,
+			max(jitter_max_us) AS %[1]s_jitter_max_us, max(jitter_mean_us) AS %[1]s_jitter_mean_us,
+			min(mos_x1000) AS %[1]s_mos_x1000, count() AS %[1]s_streams
+			FROM %[3]s.rtp_reports FINAL WHERE final = 1 AND call_id != '' GROUP BY call_id, %[2]s`, prefix, addrCol, db)
+	}
+	q := fmt.Sprintf(`SELECT * FROM (
+	SELECT * FROM (
+		SELECT call_id, leg, trunk, direction, caller, callee, src_ip, start_us, answer_us, end_us,
+			pdd_ms, duration_ms, outcome, final_code, hangup_by, flags,
+			billable_s, amount, decimals, currency, destination, deck_version,
 			caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation
-			FROM %[1]s.cdrs FINAL
-			WHERE start_time >= toDateTime(%[2]d, 'UTC') AND start_time < toDateTime(%[3]d, 'UTC')) AS c
+		FROM (SELECT call_id, leg, trunk, direction, caller, callee, src_ip, start_us, answer_us, end_us, pdd_ms,
+				duration_ms, outcome, final_code, hangup_by, flags,
+				caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation
+				FROM %[1]s.cdrs FINAL
+				WHERE start_time >= toDateTime(%[2]d, 'UTC') AND start_time < toDateTime(%[3]d, 'UTC')) AS c
 		ALL LEFT JOIN (SELECT call_id, leg, billable_s, amount, decimals, currency, destination, deck_version
-			FROM %[1]s.rated_cdrs FINAL WHERE side = 'cost') AS r USING (call_id, leg)
-		ORDER BY start_us, call_id, leg`, db, from.Unix(), to.Unix())
+				FROM %[1]s.rated_cdrs FINAL WHERE side = 'cost') AS r USING (call_id, leg)
+	) AS cr
+	ALL LEFT JOIN (%[4]s) AS mf USING (call_id, src_ip)
+	) AS crm
+	ALL LEFT JOIN (%[5]s) AS mr USING (call_id, src_ip)
+	ORDER BY start_us, call_id, leg`, db, from.Unix(), to.Unix(), media("fwd", "src_ip"), media("rev", "dst_ip"))
 	r, err := st.Query(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("collector: export: %w", err)
@@ -144,6 +165,7 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 			cost, r.String(i, "currency"), r.String(i, "destination"), r.String(i, "deck_version"),
 			r.String(i, "caller_e164"), r.String(i, "callee_e164"), r.String(i, "ring_ms"), reasonString(r, i),
 			r.String(i, "correlation")}
+		rec = append(rec, mediaFields(r, i)...)
 		if err := r.Err(); err != nil {
 			return i, err
 		}
@@ -156,7 +178,7 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 		obj := make(map[string]any, len(rec))
 		for k, col := range ExportColumns {
 			switch col {
-			case "leg", "pdd_ms", "duration_ms", "final_code", "billable_s", "ring_ms":
+			case "leg", "pdd_ms", "duration_ms", "final_code", "billable_s", "ring_ms", "fwd_packets", "fwd_lost", "rev_packets", "rev_lost":
 				n, _ := strconv.ParseInt(rec[k], 10, 64)
 				obj[col] = n
 			default:
@@ -207,4 +229,35 @@ func reasonString(r *store.Rows, i int) string {
 		s += ";text=" + strconv.Quote(t)
 	}
 	return s
+}
+
+// mediaFields renders a leg's per-direction media columns: packets, lost,
+// max jitter (ms) and MOS per direction, the call's MOS (the lower
+// direction's, DESIGN.md) and whether an answered leg had media one way only.
+func mediaFields(r *store.Rows, i int) []string {
+	fwdStreams, revStreams := r.Int(i, "fwd_streams"), r.Int(i, "rev_streams")
+	dir := func(p string, streams int64) []string {
+		if streams == 0 {
+			return []string{"0", "0", "", ""}
+		}
+		return []string{r.String(i, p+"_packets"), r.String(i, p+"_lost"),
+			strconv.FormatFloat(float64(r.Int(i, p+"_jitter_max_us"))/1000, 'f', 3, 64),
+			strconv.FormatFloat(float64(r.Int(i, p+"_mos_x1000"))/1000, 'f', 2, 64)}
+	}
+	out := append(dir("fwd", fwdStreams), dir("rev", revStreams)...)
+	mos := ""
+	switch {
+	case fwdStreams > 0 && revStreams > 0:
+		mos = strconv.FormatFloat(float64(min(r.Int(i, "fwd_mos_x1000"), r.Int(i, "rev_mos_x1000")))/1000, 'f', 2, 64)
+	case fwdStreams > 0:
+		mos = out[3]
+	case revStreams > 0:
+		mos = out[7]
+	}
+	oneWay := "0"
+	fp, rp := r.Int(i, "fwd_packets"), r.Int(i, "rev_packets")
+	if r.String(i, "outcome") == string(Answered) && (fp > 0) != (rp > 0) {
+		oneWay = "1"
+	}
+	return append(out, mos, oneWay)
 }

@@ -51,6 +51,7 @@ type Kafka struct {
 // Topics names the event topics.
 type Topics struct {
 	SIP string `yaml:"sip"`
+	RTP string `yaml:"rtp"`
 }
 
 // ClickHouse selects the store. No addresses means embedded chDB.
@@ -156,7 +157,7 @@ func Load(path string) (*Config, error) {
 func parse(b []byte, files fs.FS) (*Config, error) {
 	c := &Config{
 		ProbeID:    "probe-1",
-		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip"}},
+		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp"}},
 		ClickHouse: ClickHouse{Database: "trunkscope"},
 		Numbering:  Numbering{NationalPrefix: "0", InternationalPrefix: "00"},
 		Collector: Collector{BatchSize: 5000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
@@ -181,8 +182,8 @@ func (c *Config) validate() error {
 	if c.Kafka.Replication < 1 {
 		return fmt.Errorf("kafka.replication: %d, must be at least 1", c.Kafka.Replication)
 	}
-	if c.Kafka.Group == "" || c.Kafka.Topics.SIP == "" {
-		return fmt.Errorf("kafka: group and topics.sip must be set")
+	if c.Kafka.Group == "" || c.Kafka.Topics.SIP == "" || c.Kafka.Topics.RTP == "" {
+		return fmt.Errorf("kafka: group, topics.sip and topics.rtp must be set")
 	}
 	if c.ClickHouse.Database == "" || strings.ContainsAny(c.ClickHouse.Database, "`'\" .;") {
 		return fmt.Errorf("clickhouse.database: %q is not a plain database name", c.ClickHouse.Database)

@@ -40,6 +40,10 @@ var (
 		"src_ip", "dst_ip", "start_time", "start_us", "ring_us", "answer_us", "end_us", "pdd_ms",
 		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "version",
 		"caller_e164", "callee_e164", "reason_protocol", "reason_cause", "reason_text", "codecs", "correlation", "ring_ms", "country"}
+	RTPReportColumns = []string{"report_id", "ts", "probe_id", "call_id", "src_ip", "src_port", "dst_ip", "dst_port",
+		"ssrc", "payload_type", "codec", "clock_hz", "final", "seq", "first_us", "last_us", "packets", "expected", "lost",
+		"duplicates", "reordered", "jitter_mean_us", "jitter_max_us", "max_delta_us", "loss_bursts", "burst_r_x1000",
+		"late_fixed", "late_adaptive", "mos_x1000", "mos_fixed_x1000", "mos_adaptive_x1000"}
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
 		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
 )

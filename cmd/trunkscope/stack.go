@@ -89,7 +89,9 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 	return s, nil
 }
 
-func (s *stack) topics() bus.Topics { return bus.Topics{SIP: s.cfg.Kafka.Topics.SIP} }
+func (s *stack) topics() bus.Topics {
+	return bus.Topics{SIP: s.cfg.Kafka.Topics.SIP, RTP: s.cfg.Kafka.Topics.RTP}
+}
 
 func (s *stack) db() string { return s.cfg.ClickHouse.Database }
 
@@ -118,26 +120,27 @@ func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
 	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks, s.cfg.Numbering), pricing), cons, nil
 }
 
-// pendingEnds returns, per partition, the end offset the group has not yet
-// committed up to: what a drain must still read.
-func (s *stack) pendingEnds(ctx context.Context) (map[int]int64, error) {
-	topic := s.topics().SIP
-	ends, err := bus.EndOffsets(ctx, s.brokers, topic)
-	if err != nil {
-		return nil, err
-	}
-	parts := make([]int, 0, len(ends))
-	for p := range ends {
-		parts = append(parts, p)
-	}
-	committed, err := bus.CommittedOffsets(ctx, s.brokers, s.cfg.Kafka.Group, topic, parts)
-	if err != nil {
-		return nil, err
-	}
-	pending := map[int]int64{}
-	for p, end := range ends {
-		if committed[p] < end {
-			pending[p] = end
+// pendingEnds returns, per partition of the event topics, the end offset
+// the group has not yet committed up to: what a drain must still read.
+func (s *stack) pendingEnds(ctx context.Context) (map[collector.TopicPartition]int64, error) {
+	pending := map[collector.TopicPartition]int64{}
+	for _, topic := range s.topics().All() {
+		ends, err := bus.EndOffsets(ctx, s.brokers, topic)
+		if err != nil {
+			return nil, err
+		}
+		parts := make([]int, 0, len(ends))
+		for p := range ends {
+			parts = append(parts, p)
+		}
+		committed, err := bus.CommittedOffsets(ctx, s.brokers, s.cfg.Kafka.Group, topic, parts)
+		if err != nil {
+			return nil, err
+		}
+		for p, end := range ends {
+			if committed[p] < end {
+				pending[collector.TopicPartition{Topic: topic, Partition: p}] = end
+			}
 		}
 	}
 	return pending, nil
