@@ -37,6 +37,42 @@ func parseReason(raw []byte) Reason {
 	return Reason{}
 }
 
+// headerValue returns the value of the first header named name (or its
+// compact form, "" for none) in a raw SIP message's header section.
+func headerValue(raw []byte, name, compact string) []byte {
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		raw = raw[:i]
+	}
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		n, v, ok := bytes.Cut(line, []byte(":"))
+		n = bytes.TrimSpace(n)
+		if ok && (bytes.EqualFold(n, []byte(name)) || (compact != "" && bytes.EqualFold(n, []byte(compact)))) {
+			return bytes.TrimSpace(v)
+		}
+	}
+	return nil
+}
+
+// sessionExpires reads the Session-Expires interval (RFC 4028 §4, compact
+// form x) in seconds; 0 when absent or unreadable.
+func sessionExpires(raw []byte) int64 {
+	v := headerValue(raw, "Session-Expires", "x")
+	if i := bytes.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
+}
+
 // reasonValue parses `protocol *(; param)`; of several comma-separated
 // values (one per protocol) the first is kept.
 func reasonValue(v []byte) Reason {

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -38,6 +39,12 @@ type dialog struct {
 	finalUS     int64
 	lastUS      int64
 	challenged  bool
+	// sessionUS is the session interval (RFC 4028) the 2xx agreed, 0 for
+	// none; refreshUS the last refresh (the answer, a re-INVITE, UPDATE).
+	sessionUS, refreshUS int64
+	// timerClosed says a timer, not a message, ended the answered leg: a
+	// BYE that still comes updates the CDR.
+	timerClosed bool
 	cancelled   bool
 	byeEarly    bool
 	closed      bool
@@ -151,6 +158,9 @@ func (t *Tracker) Apply(p int, offset int64, ev *event.SIP) {
 				t.Counts.NonCall++ // REGISTER, OPTIONS, ACK of unseen calls...
 			} else if !d.closed {
 				d.lastUS = max(d.lastUS, ev.TimeUS)
+				if string(ev.Method) == "UPDATE" {
+					d.refreshUS = max(d.refreshUS, ev.TimeUS)
+				}
 			}
 		}
 	} else {
@@ -234,6 +244,7 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.
 			t.Counts.ReInvites++
 			if !d.closed {
 				d.lastUS = max(d.lastUS, ev.TimeUS)
+				d.refreshUS = max(d.refreshUS, ev.TimeUS) // a session refresh (RFC 4028 §7)
 			}
 		}
 		return
@@ -323,20 +334,41 @@ func (t *Tracker) bye(d *dialog, ev *event.SIP) {
 		return
 	}
 	if d.closed {
+		if d.timerClosed && ev.TimeUS > d.cdr.EndUS-1 && d.cdr.AnswerUS != 0 {
+			// The BYE of a call a timer had closed (no BYE seen by then,
+			// max duration, session expiry): the same CDR is updated and
+			// written again with a higher version, never a second one.
+			d.timerClosed = false
+			d.cdr.Flags = slices.DeleteFunc(d.cdr.Flags, func(f string) bool {
+				return f == "no_bye" || f == "max_duration" || f == "session_expired"
+			})
+			d.cdr.Flags = append(d.cdr.Flags, "late_bye")
+			d.setHangup(ev)
+			d.reason(ev)
+			d.cdr.EndUS = ev.TimeUS
+			d.touch(ev.TimeUS)
+			t.out = append(t.out, d.finish())
+			return
+		}
 		t.Counts.Retransmissions++
 		return
 	}
-	if ev.Src == d.caller || ev.Src.Addr() == d.caller.Addr() {
-		d.cdr.HangupBy = "caller"
-	} else {
-		d.cdr.HangupBy = "callee"
-	}
+	d.setHangup(ev)
 	if d.cdr.AnswerUS == 0 {
 		d.byeEarly = true // an early dialog torn down before any 2xx
 	}
 	d.reason(ev)
 	d.touch(ev.TimeUS)
 	t.close(d, ev.TimeUS)
+}
+
+// setHangup records who sent the BYE: the INVITE's sender is the caller.
+func (d *dialog) setHangup(ev *event.SIP) {
+	if ev.Src == d.caller || ev.Src.Addr() == d.caller.Addr() {
+		d.cdr.HangupBy = "caller"
+	} else {
+		d.cdr.HangupBy = "callee"
+	}
 }
 
 func (t *Tracker) response(d *dialog, ev *event.SIP) {
@@ -371,6 +403,8 @@ func (t *Tracker) response(d *dialog, ev *event.SIP) {
 		if d.cdr.AnswerUS == 0 {
 			d.cdr.AnswerUS = ev.TimeUS
 			d.cdr.FinalCode = code
+			d.refreshUS = ev.TimeUS
+			d.sessionUS = sessionExpires(ev.Raw) * 1e6
 			d.touch(ev.TimeUS)
 		}
 	default:
@@ -460,8 +494,16 @@ func (t *Tracker) timeout(d *dialog, now int64, final bool, endUS, inviteUS, pro
 	}
 	switch {
 	case d.cdr.AnswerUS != 0:
-		if now-d.cdr.AnswerUS >= t.timers.MaxDuration.Microseconds() {
+		if d.sessionUS > 0 && now-d.refreshUS >= d.sessionUS {
+			// RFC 4028 §10: without a refresh the session ends when the
+			// interval runs out.
+			d.cdr.Flags = append(d.cdr.Flags, "session_expired")
+			d.timerClosed = true
+			d.touch(d.refreshUS + d.sessionUS)
+			t.close(d, d.refreshUS+d.sessionUS)
+		} else if now-d.cdr.AnswerUS >= t.timers.MaxDuration.Microseconds() {
 			d.cdr.Flags = append(d.cdr.Flags, "max_duration")
+			d.timerClosed = true
 			t.close(d, d.lastUS)
 		} else if final {
 			d.cdr.Flags = append(d.cdr.Flags, "no_bye")

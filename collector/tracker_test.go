@@ -354,3 +354,67 @@ func TestRetransmissionStartsNoCall(t *testing.T) {
 		t.Fatalf("%d CDRs from a retransmission", n)
 	}
 }
+
+// A forked INVITE gets early dialogs from two branches (two To-tags): the
+// leg rings at the first 18x of either and is answered by the first 2xx.
+func TestForkedEarlyDialogs(t *testing.T) {
+	tr := NewTracker(timers, testTrunks(), "")
+	fork := func(ms int64, code uint16, tag string) *event.SIP {
+		ev := sipEvent("fk", step{ms, false, "", code, 1, true})
+		ev.Raw = []byte(strings.Replace(string(ev.Raw), ";tag=xyz", ";tag="+tag, 1))
+		return ev
+	}
+	for i, ev := range []*event.SIP{
+		sipEvent("fk", step{0, true, "INVITE", 0, 1, false}),
+		fork(700, 180, "a"), fork(900, 183, "b"), fork(4000, 200, "b"),
+		fork(4100, 486, "a"), // the other branch gives up after the answer
+		sipEvent("fk", step{4200, true, "ACK", 0, 1, true}),
+		sipEvent("fk", step{10000, true, "BYE", 0, 2, true}),
+	} {
+		tr.Apply(0, int64(i), ev)
+	}
+	cdrs := tr.TakeCDRs()
+	if len(cdrs) != 1 {
+		t.Fatalf("%d CDRs", len(cdrs))
+	}
+	if c := cdrs[0]; c.Outcome != Answered || c.PDDMs != 700 || c.DurationMs != 6000 || c.FinalCode != 200 {
+		t.Fatalf("forked call %+v", c)
+	}
+}
+
+// RFC 4028: an answered call whose session is not refreshed in time ends
+// when the interval runs out; a BYE that still comes within the linger
+// updates the same CDR.
+func TestSessionTimerAndLateBYE(t *testing.T) {
+	tr := NewTracker(timers, testTrunks(), "")
+	ok := sipEvent("st", step{1000, false, "", 200, 1, true})
+	ok.Raw = []byte(strings.Replace(string(ok.Raw), "Content-Length: 0", "Session-Expires: 90;refresher=uac\r\nContent-Length: 0", 1))
+	tr.Apply(0, 0, sipEvent("st", step{0, true, "INVITE", 0, 1, false}))
+	tr.Apply(0, 0, sipEvent("st", step{500, false, "", 180, 1, true}))
+	tr.Apply(0, 1, ok)
+	tr.Apply(0, 2, sipEvent("st", step{60000, true, "INVITE", 0, 2, true})) // refresh at 60 s
+	tr.Apply(0, 3, sipEvent("other", step{152000, true, "REGISTER", 0, 1, false}))
+	cdrs := tr.TakeCDRs()
+	if len(cdrs) != 1 || cdrs[0].FlagString() != "session_expired" || cdrs[0].EndUS != 1767603600_000000+150_000_000 {
+		t.Fatalf("after expiry: %+v", cdrs)
+	}
+	tr.Apply(0, 4, sipEvent("st", step{155000, false, "BYE", 0, 5, true}))
+	cdrs = tr.TakeCDRs()
+	if len(cdrs) != 1 || cdrs[0].FlagString() != "late_bye" || cdrs[0].HangupBy != "callee" || cdrs[0].DurationMs != 154000 ||
+		cdrs[0].Version <= uint64(1767603600_000000+150_000_000) {
+		t.Fatalf("late BYE must update the CDR: %+v", cdrs)
+	}
+}
+
+func TestSessionExpiresHeader(t *testing.T) {
+	for raw, want := range map[string]int64{
+		"SIP/2.0 200 OK\r\nSession-Expires: 1800;refresher=uas\r\n\r\n": 1800,
+		"SIP/2.0 200 OK\r\nx: 90\r\n\r\n":                                90,
+		"SIP/2.0 200 OK\r\nSession-Expires: soon\r\n\r\n":                0,
+		"SIP/2.0 200 OK\r\n\r\nSession-Expires: 5\r\n":                   0,
+	} {
+		if got := sessionExpires([]byte(raw)); got != want {
+			t.Errorf("sessionExpires(%q) = %d, want %d", raw, got, want)
+		}
+	}
+}
