@@ -93,7 +93,7 @@ var ExportColumns = []string{"call_id", "leg", "trunk", "direction", "caller", "
 	"pdd_ms", "duration_ms", "outcome", "final_code", "hangup_by", "flags", "billable_s", "cost", "currency",
 	"destination", "deck_version", "caller_e164", "callee_e164", "ring_ms", "reason", "correlation",
 	"fwd_packets", "fwd_lost", "fwd_jitter_ms", "fwd_mos", "rev_packets", "rev_lost", "rev_jitter_ms", "rev_mos",
-	"mos", "one_way_audio"}
+	"mos", "one_way_audio", "codecs"}
 
 // Export writes CDRs started in [from, to) joined with their cost, as csv
 // or jsonl, ordered by start time.
@@ -122,10 +122,10 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 		SELECT call_id, leg, trunk, direction, caller, callee, src_ip, start_us, answer_us, end_us,
 			pdd_ms, duration_ms, outcome, final_code, hangup_by, flags,
 			billable_s, amount, decimals, currency, destination, deck_version,
-			caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation
+			caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation, codecs
 		FROM (SELECT call_id, leg, trunk, direction, caller, callee, src_ip, start_us, answer_us, end_us, pdd_ms,
 				duration_ms, outcome, final_code, hangup_by, flags,
-				caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation
+				caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation, codecs
 				FROM %[1]s.cdrs FINAL
 				WHERE start_time >= toDateTime(%[2]d, 'UTC') AND start_time < toDateTime(%[3]d, 'UTC')) AS c
 		ALL LEFT JOIN (SELECT call_id, leg, billable_s, amount, decimals, currency, destination, deck_version
@@ -166,6 +166,7 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 			r.String(i, "caller_e164"), r.String(i, "callee_e164"), r.String(i, "ring_ms"), reasonString(r, i),
 			r.String(i, "correlation")}
 		rec = append(rec, mediaFields(r, i)...)
+		rec = append(rec, r.String(i, "codecs"))
 		if err := r.Err(); err != nil {
 			return i, err
 		}

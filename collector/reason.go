@@ -3,6 +3,9 @@ package collector
 import (
 	"bytes"
 	"strconv"
+	"strings"
+
+	"github.com/trunkscope/trunkscope/probe/sdp"
 )
 
 // Reason is the Reason header (RFC 3326) of the message that ended a leg:
@@ -93,4 +96,36 @@ func reasonValue(v []byte) Reason {
 		}
 	}
 	return r
+}
+
+// sdpCodecs lists the codecs of the first audio stream of a message's SDP
+// body ("PCMA,telephone-event"), in the order offered; "" without SDP.
+func sdpCodecs(raw []byte, s *sdp.Session) string {
+	i := bytes.Index(raw, []byte("\r\n\r\n"))
+	if i < 0 {
+		return ""
+	}
+	body := raw[i+4:]
+	if !bytes.HasPrefix(body, []byte("v=0")) {
+		return ""
+	}
+	if err := sdp.Parse(body, s); err != nil {
+		return ""
+	}
+	for m := 0; m < s.NumMedia; m++ {
+		md := &s.Media[m]
+		if string(md.Type) != "audio" || md.Port == 0 {
+			continue
+		}
+		var names []string
+		for f := 0; f < md.NumFormats; f++ {
+			if name, _, ok := md.Codec(md.Formats[f]); ok {
+				names = append(names, string(name))
+			} else {
+				names = append(names, strconv.Itoa(int(md.Formats[f])))
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	return ""
 }

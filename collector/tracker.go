@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/trunkscope/trunkscope/event"
+	"github.com/trunkscope/trunkscope/probe/sdp"
 )
 
 // Timers bound how long the tracker waits, in event time.
@@ -79,6 +80,7 @@ type Tracker struct {
 	Counts TrackerCounts
 	// corrHeader names the header tying an SBC's legs, "" for none.
 	corrHeader string
+	sdp        sdp.Session // scratch for codec extraction
 }
 
 // TrackerCounts are the tracker's counters.
@@ -282,7 +284,7 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.
 	}
 	t.Counts.Invites++
 	t.Counts.Opened++
-	trunk, dir := t.trunks.Resolve(ev.Src, ev.Dst)
+	trunk, dir := t.trunks.Resolve(ev.Src, ev.Dst, ev.CaptureID, string(ev.Node))
 	d := &dialog{
 		partition:   p,
 		firstOffset: offset,
@@ -314,6 +316,7 @@ func (t *Tracker) invite(pt *partition, p int, offset int64, ls legs, ev *event.
 			d.cdr.Callee = to.Address.User
 		}
 	}
+	d.cdr.Codecs = sdpCodecs(ev.Raw, &t.sdp) // the offer; the answer replaces it
 	n := t.trunks.Numbering(trunk)
 	d.cdr.CallerE164, d.cdr.CalleeE164 = E164(d.cdr.Caller, n), E164(d.cdr.Callee, n)
 	d.cdr.Country = CountryCode(d.cdr.CalleeE164)
@@ -405,6 +408,9 @@ func (t *Tracker) response(d *dialog, ev *event.SIP) {
 			d.cdr.FinalCode = code
 			d.refreshUS = ev.TimeUS
 			d.sessionUS = sessionExpires(ev.Raw) * 1e6
+			if c := sdpCodecs(ev.Raw, &t.sdp); c != "" {
+				d.cdr.Codecs = c // the answer: what was negotiated
+			}
 			d.touch(ev.TimeUS)
 		}
 	default:

@@ -409,12 +409,30 @@ func TestSessionTimerAndLateBYE(t *testing.T) {
 func TestSessionExpiresHeader(t *testing.T) {
 	for raw, want := range map[string]int64{
 		"SIP/2.0 200 OK\r\nSession-Expires: 1800;refresher=uas\r\n\r\n": 1800,
-		"SIP/2.0 200 OK\r\nx: 90\r\n\r\n":                                90,
-		"SIP/2.0 200 OK\r\nSession-Expires: soon\r\n\r\n":                0,
-		"SIP/2.0 200 OK\r\n\r\nSession-Expires: 5\r\n":                   0,
+		"SIP/2.0 200 OK\r\nx: 90\r\n\r\n":                               90,
+		"SIP/2.0 200 OK\r\nSession-Expires: soon\r\n\r\n":               0,
+		"SIP/2.0 200 OK\r\n\r\nSession-Expires: 5\r\n":                  0,
 	} {
 		if got := sessionExpires([]byte(raw)); got != want {
 			t.Errorf("sessionExpires(%q) = %d, want %d", raw, got, want)
+		}
+	}
+}
+
+// A trunk restricted to a HEP sender matches only messages that sender
+// mirrored.
+func TestTrunkByHEPSender(t *testing.T) {
+	trunks := NewTrunks([]config.Trunk{
+		{Name: "via-sbc-1", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}, HEPNodes: []string{"sbc-1"}},
+		{Name: "via-sbc-2", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}, HEPCaptureIDs: []uint32{2002}},
+	}, config.Numbering{})
+	for _, tc := range []struct {
+		id   uint32
+		node string
+		want string
+	}{{0, "sbc-1", "via-sbc-1"}, {2002, "", "via-sbc-2"}, {7, "other", ""}, {0, "", ""}} {
+		if got, _ := trunks.Resolve(us, them, tc.id, tc.node); got != tc.want {
+			t.Errorf("capture id %d node %q: trunk %q, want %q", tc.id, tc.node, got, tc.want)
 		}
 	}
 }

@@ -38,23 +38,28 @@ func (t *Trunks) Numbering(trunk string) config.Numbering {
 
 // Resolve matches the INVITE's destination first (an outbound leg: we call
 // the trunk), then its source (inbound). The most specific prefix wins when
-// trunks overlap.
-func (t *Trunks) Resolve(src, dst netip.AddrPort) (trunk, direction string) {
-	if name := t.match(dst); name != "" {
+// trunks overlap. captureID and node are the HEP sender's (zero for
+// captured packets); trunks restricted to HEP senders match only theirs.
+func (t *Trunks) Resolve(src, dst netip.AddrPort, captureID uint32, node string) (trunk, direction string) {
+	if name := t.match(dst, captureID, node); name != "" {
 		return name, Outbound
 	}
-	if name := t.match(src); name != "" {
+	if name := t.match(src, captureID, node); name != "" {
 		return name, Inbound
 	}
 	return "", Unknown
 }
 
-func (t *Trunks) match(ap netip.AddrPort) string {
+func (t *Trunks) match(ap netip.AddrPort, captureID uint32, node string) string {
 	best, bestBits := "", -1
 	a := ap.Addr().Unmap()
 	for i := range t.trunks {
 		tr := &t.trunks[i]
 		if len(tr.Ports) > 0 && !slices.Contains(tr.Ports, ap.Port()) {
+			continue
+		}
+		if (len(tr.HEPCaptureIDs) > 0 || len(tr.HEPNodes) > 0) &&
+			!slices.Contains(tr.HEPCaptureIDs, captureID) && !slices.Contains(tr.HEPNodes, node) {
 			continue
 		}
 		for _, p := range tr.Prefixes {

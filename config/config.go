@@ -60,6 +60,20 @@ type ClickHouse struct {
 	Database string   `yaml:"database"`
 	User     string   `yaml:"user"`
 	Password string   `yaml:"password"`
+	// TLS connects to the server's secure native port.
+	TLS TLS `yaml:"tls"`
+	// RetentionDays, when set, expires raw events, CDRs and rollups older
+	// than that many days (a TTL, on servers that have TTL: 19.6 and later,
+	// and chDB; 18.16 has none and keeps everything, with a warning).
+	RetentionDays int `yaml:"retention_days"`
+}
+
+// TLS configures a client connection.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	ServerName         string `yaml:"server_name"`
 }
 
 // Collector tunes CDR building.
@@ -100,6 +114,12 @@ type Trunk struct {
 	Ports     []uint16 `yaml:"ports"`     // empty: any port
 	Channels  int      `yaml:"channels"`
 	Deck      string   `yaml:"deck"`
+	// HEPCaptureIDs and HEPNodes, when set, restrict the trunk to messages
+	// a HEP sender with one of these capture agent IDs (chunk 0x0c) or node
+	// names (0x13) mirrored: the same carrier address seen by two SBCs can
+	// be two trunks.
+	HEPCaptureIDs []uint32 `yaml:"hep_capture_ids"`
+	HEPNodes      []string `yaml:"hep_nodes"`
 	// Numbering overrides the global numbering rules for this trunk's
 	// numbers; unset fields inherit them.
 	Numbering *Numbering `yaml:"numbering"`

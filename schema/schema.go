@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -205,4 +206,40 @@ func columnExists(ctx context.Context, st store.Store, stmt string) (bool, error
 		return false, err
 	}
 	return r.Int(0, "n") > 0, r.Err()
+}
+
+// retentionColumns is each table's time column, for TTL.
+var retentionColumns = [][2]string{
+	{"sip_events", "ts"}, {"cdrs", "start_time"}, {"rated_cdrs", "start_time"}, {"rtp_reports", "ts"},
+	{"kpi_minute", "minute"}, {"kpi_codes_minute", "minute"}, {"kpi_concurrency_minute", "minute"},
+}
+
+// ErrNoTTL says the engine cannot expire rows (ClickHouse before 19.6).
+var ErrNoTTL = errors.New("schema: this ClickHouse version has no TTL; rows are kept")
+
+// ApplyRetention sets (or changes) every table's TTL to days; idempotent.
+// ClickHouse 18.16 has no TTL: it returns ErrNoTTL and changes nothing.
+func ApplyRetention(ctx context.Context, st store.Store, db string, days int) error {
+	if days <= 0 {
+		return nil
+	}
+	if info := st.Info(); info.Engine == "clickhouse" && (info.Major < 19 || (info.Major == 19 && minorOf(info.Version) < 6)) {
+		return fmt.Errorf("%w (server %s)", ErrNoTTL, info.Version)
+	}
+	for _, tc := range retentionColumns {
+		q := fmt.Sprintf("ALTER TABLE %s.%s MODIFY TTL %s + toIntervalDay(%d)", db, tc[0], tc[1], days)
+		if err := st.Exec(ctx, q); err != nil {
+			return fmt.Errorf("schema: retention on %s: %w", tc[0], err)
+		}
+	}
+	return nil
+}
+
+func minorOf(v string) int {
+	parts := strings.Split(v, ".")
+	if len(parts) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(parts[1])
+	return n
 }

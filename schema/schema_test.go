@@ -2,6 +2,8 @@ package schema_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +34,20 @@ func TestMigrateBothEngines(t *testing.T) {
 				t.Fatalf("second migrate applied %v, %v; want nothing", again, err)
 			}
 			testRoundTrip(t, st, db)
+			err = schema.ApplyRetention(ctx, st, db, 90)
+			if st.Info().Major < 19 {
+				if !errors.Is(err, schema.ErrNoTTL) {
+					t.Fatalf("retention on %s: %v, want ErrNoTTL", st.Info().Version, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := st.Query(ctx, "SELECT create_table_query AS q FROM system.tables WHERE database = '"+db+"' AND name = 'cdrs'")
+			if err != nil || !strings.Contains(r.String(0, "q"), "TTL start_time + toIntervalDay(90)") {
+				t.Fatalf("cdrs has no TTL: %v %v", r.Data, err)
+			}
 		})
 	}
 }

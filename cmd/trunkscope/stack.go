@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +61,20 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 		s.st = st
 	} else {
 		o := chserver.Options{Addrs: cfg.ClickHouse.Addrs, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password}
+		if t := cfg.ClickHouse.TLS; t.Enabled {
+			tc := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+			if t.CAFile != "" {
+				pem, err := os.ReadFile(t.CAFile)
+				if err != nil {
+					return nil, fmt.Errorf("clickhouse.tls.ca_file: %w", err)
+				}
+				tc.RootCAs = x509.NewCertPool()
+				if !tc.RootCAs.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("clickhouse.tls.ca_file %s: no certificate in it", t.CAFile)
+				}
+			}
+			o.TLS = tc
+		}
 		st, err := chserver.Open(ctx, o)
 		if err != nil {
 			return nil, err
@@ -66,6 +82,11 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 		s.st = st
 	}
 	if _, err := schema.Migrate(ctx, s.st, cfg.ClickHouse.Database); err != nil {
+		return nil, err
+	}
+	if err := schema.ApplyRetention(ctx, s.st, cfg.ClickHouse.Database, cfg.ClickHouse.RetentionDays); errors.Is(err, schema.ErrNoTTL) {
+		log.Warn("retention not enforced", "err", err)
+	} else if err != nil {
 		return nil, err
 	}
 	if !withBroker {

@@ -83,8 +83,6 @@ func (t *Tracker) Stats() Stats {
 	return s
 }
 
-var rtcpTypeNames = [numRTCPTypes]string{"sr", "rr", "sdes", "bye", "app", "rtpfb", "psfb", "xr"}
-
 // Counters lists the Tracker's counters, zero or not, in a fixed order,
 // then its media table's prefixed "media_". Names are snake_case, fit for
 // a metric label: trunkscope_mediatrack_<name>_total, except
@@ -111,7 +109,7 @@ func (t *Tracker) Counters() []probe.Counter {
 		probe.Counter{Name: "not_rtp_media", Value: s.NotRTPMedia},
 		probe.Counter{Name: "rtcp_packets", Value: s.RTCPPackets},
 	)
-	for i, n := range rtcpTypeNames {
+	for i, n := range [numRTCPTypes]string{"sr", "rr", "sdes", "bye", "app", "rtpfb", "psfb", "xr"} {
 		out = append(out, probe.Counter{Name: "rtcp_" + n, Value: s.RTCPByType[i]})
 	}
 	out = append(out,
