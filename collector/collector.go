@@ -62,12 +62,10 @@ type Collector struct {
 	pendingRTP         [][]any                  // rtp_reports rows
 	last               map[TopicPartition]int64 // last offset consumed
 	sipTopic, rtpTopic string
-	unflushed          []CDR // closed CDRs not yet stored
-	dirty              span  // stored CDRs whose rollups are not yet recomputed
+	dirty              span // stored CDRs whose rollups are not yet recomputed
 	lastRoll           time.Time
 	version            uint64
 	draining           bool
-	lastFlush          time.Time
 	stats              Stats
 }
 
@@ -164,17 +162,47 @@ func (c *Collector) loop(ctx context.Context, ends map[TopicPartition]int64, inp
 	events := c.fetch(fctx, &wg)
 	tick := time.NewTicker(c.o.FlushInterval)
 	defer tick.Stop()
-	c.lastFlush = time.Now()
+
+	// The storer writes batches while the loop consumes the next one: one
+	// batch in flight, so memory stays bounded and a store that stalls
+	// (an outage) stops consumption instead of buffering without end.
+	batches := make(chan *batch)
+	stored := make(chan error, 1)
+	var stopping atomic.Bool
+	go func() { stored <- c.storer(context.WithoutCancel(ctx), batches, &stopping) }()
+	finish := func(last *batch) error {
+		var err error
+		select {
+		case batches <- last:
+		case err = <-stored:
+			return err
+		}
+		close(batches)
+		return <-stored
+	}
+	send := func(b *batch) error {
+		select {
+		case batches <- b:
+			return nil
+		case err := <-stored:
+			if err == nil {
+				err = errors.New("collector: storer stopped")
+			}
+			return err
+		}
+	}
+
 	lastEvent := time.Now()
 	var ev event.SIP
 	for {
 		if ends != nil && c.reached(ends) {
 			c.tracker.CloseAll(inputEndUS)
-			return c.flushRetrying(ctx, true)
+			return finish(c.cut(true))
 		}
 		select {
 		case <-ctx.Done():
-			if err := c.flush(context.WithoutCancel(ctx), true); err != nil {
+			stopping.Store(true) // one last attempt, no retries
+			if err := finish(c.cut(true)); err != nil {
 				return err
 			}
 			return ctx.Err()
@@ -184,15 +212,17 @@ func (c *Collector) loop(ctx context.Context, ends map[TopicPartition]int64, inp
 					c.tracker.AdvanceIdle(c.o.FlushInterval)
 				}
 			}
-			if err := c.flushRetrying(ctx, true); err != nil {
+			if err := send(c.cut(true)); err != nil {
 				return err
 			}
 		case f, ok := <-events:
 			if !ok {
-				return c.flush(context.WithoutCancel(ctx), true)
+				stopping.Store(true)
+				return finish(c.cut(true))
 			}
 			if f.err != nil {
-				if ferr := c.flush(context.WithoutCancel(ctx), true); ferr != nil {
+				stopping.Store(true)
+				if ferr := finish(c.cut(true)); ferr != nil {
 					return errors.Join(f.err, ferr)
 				}
 				if ctx.Err() != nil {
@@ -203,12 +233,65 @@ func (c *Collector) loop(ctx context.Context, ends map[TopicPartition]int64, inp
 			lastEvent = time.Now()
 			c.consume(f.rec, &ev)
 			if len(c.pending)+len(c.pendingRTP) >= c.o.BatchSize {
-				if err := c.flushRetrying(ctx, false); err != nil {
+				if err := send(c.cut(false)); err != nil {
 					return err
 				}
 			}
 		}
 	}
+}
+
+// batch is what one store round writes: rows cut from the loop, the CDRs
+// closed since the last cut, and the offsets the loop may commit once
+// these (and all earlier batches) are stored.
+type batch struct {
+	events, rtp [][]any
+	cdrs        []CDR
+	commits     map[TopicPartition]int64
+	force       bool // roll up and commit now, whatever the interval
+}
+
+// cut takes the loop's pending rows and commit points into a batch. The
+// commit points are the tracker's at this instant: no open call's first
+// event is passed.
+func (c *Collector) cut(force bool) *batch {
+	b := &batch{events: c.pending, rtp: c.pendingRTP, cdrs: c.tracker.TakeCDRs(), force: force,
+		commits: map[TopicPartition]int64{}}
+	c.pending, c.pendingRTP = nil, nil
+	for _, p := range c.tracker.Partitions() {
+		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
+			b.commits[TopicPartition{c.sipTopic, p}] = next
+		}
+	}
+	for tp, last := range c.last {
+		if tp.Topic == c.rtpTopic && c.rtpTopic != "" {
+			b.commits[tp] = last + 1 // reports hold no state: stored is done
+		}
+	}
+	return b
+}
+
+// storer writes batches in order until in is closed.
+func (c *Collector) storer(ctx context.Context, in <-chan *batch, stopping *atomic.Bool) error {
+	st := &storeState{commits: map[TopicPartition]int64{}}
+	for b := range in {
+		if err := c.storeRetrying(ctx, st, b, stopping); err != nil {
+			for range in { // release the loop; nothing more is stored
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// storeState is the storer's own: what is stored but not yet rolled up
+// and committed.
+type storeState struct {
+	dirty    span
+	commits  map[TopicPartition]int64
+	lastRoll time.Time
+	version  uint64
+	stored   bool // b's rows are written; a retry starts at the rollup
 }
 
 func (c *Collector) reached(ends map[TopicPartition]int64) bool {
@@ -282,118 +365,106 @@ func sipRow(ev *event.SIP) []any {
 
 func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// flush stores the pending events, the CDRs closed since the last flush,
-// their rated projections and the rollups they touch, then commits each
-// partition up to the point a restart would need to re-read from. A failed
-// flush keeps everything and the next attempt redoes it whole: every write
-// is keyed, so writing a row twice is harmless.
-//
-// With force unset (a full batch), rollups and commits wait for the flush
-// interval; forced flushes (the timer, the end of a drain, shutdown) do
-// them.
-func (c *Collector) flush(ctx context.Context, force bool) error {
-	c.unflushed = append(c.unflushed, c.tracker.TakeCDRs()...)
-	cdrs := c.unflushed
-	if len(c.pending) == 0 && len(cdrs) == 0 && len(c.pendingRTP) == 0 && !c.dirty.set && !c.commitDue() {
-		return nil
-	}
-	if c.o.BeforeStore != nil {
-		c.o.BeforeStore()
-	}
-	db := c.o.Database
-	start := time.Now()
-	if err := c.st.Insert(ctx, db+".sip_events", schema.SIPEventColumns, c.pending); err != nil {
-		return fmt.Errorf("collector: storing %d events: %w", len(c.pending), err)
-	}
-	if err := c.st.Insert(ctx, db+".rtp_reports", schema.RTPReportColumns, c.pendingRTP); err != nil {
-		return fmt.Errorf("collector: storing %d RTP reports: %w", len(c.pendingRTP), err)
-	}
-	rows := make([][]any, 0, len(cdrs))
-	var rated [][]any
-	unrated := 0
-	for i := range cdrs {
-		rows = append(rows, cdrs[i].Row())
-		r, ok, err := c.pricing.Rate(&cdrs[i])
-		switch {
-		case !ok:
-		case err != nil:
-			unrated++
-		default:
-			rated = append(rated, r.Row())
+// store writes one batch: the events, RTP reports, CDRs and their rated
+// projections, then (at most once per flush interval, or when forced) the
+// rollups of every minute the stored CDRs touched, then the offsets. A
+// failed store is redone whole: every write is keyed, so writing a row
+// twice is harmless.
+func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
+	if !st.stored && (len(b.events) > 0 || len(b.rtp) > 0 || len(b.cdrs) > 0) {
+		if c.o.BeforeStore != nil {
+			c.o.BeforeStore()
 		}
+		db := c.o.Database
+		start := time.Now()
+		if err := c.st.Insert(ctx, db+".sip_events", schema.SIPEventColumns, b.events); err != nil {
+			return fmt.Errorf("collector: storing %d events: %w", len(b.events), err)
+		}
+		if err := c.st.Insert(ctx, db+".rtp_reports", schema.RTPReportColumns, b.rtp); err != nil {
+			return fmt.Errorf("collector: storing %d RTP reports: %w", len(b.rtp), err)
+		}
+		rows := make([][]any, 0, len(b.cdrs))
+		var rated [][]any
+		unrated := 0
+		for i := range b.cdrs {
+			rows = append(rows, b.cdrs[i].Row())
+			r, ok, err := c.pricing.Rate(&b.cdrs[i])
+			switch {
+			case !ok:
+			case err != nil:
+				unrated++
+			default:
+				rated = append(rated, r.Row())
+			}
+		}
+		if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
+			return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
+		}
+		if err := c.st.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
+			return fmt.Errorf("collector: storing %d rated CDRs: %w", len(rated), err)
+		}
+		for i := range b.cdrs {
+			st.dirty.add(&b.cdrs[i])
+		}
+		c.stats.StoredEvents.Add(int64(len(b.events)))
+		c.stats.StoredRTPReports.Add(int64(len(b.rtp)))
+		c.stats.StoredCDRs.Add(int64(len(rows)))
+		c.stats.Rated.Add(int64(len(rated)))
+		c.stats.Unrated.Add(int64(unrated))
+		c.log.Debug("batch stored", "events", len(b.events), "cdrs", len(rows), "rated", len(rated), "took", time.Since(start))
 	}
-	if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
-		return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
+	st.stored = true
+	for tp, next := range b.commits {
+		st.commits[tp] = next
 	}
-	if err := c.st.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
-		return fmt.Errorf("collector: storing %d rated CDRs: %w", len(rated), err)
-	}
-	// Stored: from here a retry need not write these rows again.
-	for i := range cdrs {
-		c.dirty.add(&cdrs[i])
-	}
-	c.stats.StoredEvents.Add(int64(len(c.pending)))
-	c.stats.StoredCDRs.Add(int64(len(rows)))
-	c.stats.Rated.Add(int64(len(rated)))
-	c.stats.Unrated.Add(int64(unrated))
-	c.stats.StoredRTPReports.Add(int64(len(c.pendingRTP)))
-	c.pending, c.unflushed, c.pendingRTP = c.pending[:0], c.unflushed[:0], c.pendingRTP[:0]
-	c.lastFlush = time.Now()
 	// Rollups and commits run at most once per flush interval, over every
 	// minute the batches since touched: recomputing a minute costs the
 	// engine the same for one CDR as for thousands. Offsets are committed
 	// only after the rollups of the CDRs they cover are written, so a crash
 	// in between re-reads and recomputes them.
-	if !force && time.Since(c.lastRoll) < c.o.FlushInterval {
+	if !b.force && time.Since(st.lastRoll) < c.o.FlushInterval {
 		return nil
 	}
-	if err := rollup(ctx, c.st, db, c.dirty, c.nextVersion()); err != nil {
+	if err := rollup(ctx, c.st, c.o.Database, st.dirty, st.nextVersion()); err != nil {
 		return err
 	}
-	c.dirty = span{}
-	if c.o.BeforeCommit != nil {
+	st.dirty = span{}
+	if len(st.commits) > 0 && c.o.BeforeCommit != nil {
 		c.o.BeforeCommit()
 	}
-	for _, p := range c.tracker.Partitions() {
-		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
-			if err := c.src.CommitOffset(ctx, c.sipTopic, p, next); err != nil {
-				return err
-			}
+	for tp, next := range st.commits {
+		if err := c.src.CommitOffset(ctx, tp.Topic, tp.Partition, next); err != nil {
+			return err
 		}
+		delete(st.commits, tp)
 	}
-	for tp, last := range c.last {
-		if tp.Topic == c.rtpTopic && c.rtpTopic != "" {
-			if err := c.src.CommitOffset(ctx, tp.Topic, tp.Partition, last+1); err != nil {
-				return err
-			}
-		}
-	}
-	c.lastRoll = time.Now()
-	c.log.Debug("batch stored", "cdrs", len(rows), "rated", len(rated), "took", time.Since(start))
+	st.lastRoll = time.Now()
 	return nil
 }
 
 // nextVersion orders rollup rewrites: wall-clock nanoseconds, never going
 // backwards within the process.
-func (c *Collector) nextVersion() uint64 {
+func (st *storeState) nextVersion() uint64 {
 	v := uint64(time.Now().UnixNano())
-	if v <= c.version {
-		v = c.version + 1
+	if v <= st.version {
+		v = st.version + 1
 	}
-	c.version = v
+	st.version = v
 	return v
 }
 
-// flushRetrying flushes until it succeeds or ctx ends. While the store is
-// down nothing is consumed (the fetcher's buffer fills and Kafka holds the
-// backlog) and no offset is committed, so nothing is lost; the wait grows
-// from 1 s to 30 s. A drain (a replay someone waits for) gives up after
-// Options.DrainAttempts: a store that stays down, or a statement it keeps
-// refusing, is then an error the user sees rather than a silent hang.
-func (c *Collector) flushRetrying(ctx context.Context, force bool) error {
+// storeRetrying stores a batch until it succeeds. While the store is down
+// nothing more is consumed (the loop waits to hand over its next batch and
+// Kafka holds the backlog) and no offset is committed, so nothing is lost;
+// the wait grows from 1 s to 30 s. A drain (a replay someone waits for)
+// gives up after Options.DrainAttempts and a stopping collector after one
+// attempt: a store that stays down, or a statement it keeps refusing, is
+// then an error the user sees rather than a silent hang.
+func (c *Collector) storeRetrying(ctx context.Context, st *storeState, b *batch, stopping *atomic.Bool) error {
+	st.stored = false
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
-		err := c.flush(ctx, force)
+		err := c.store(ctx, st, b)
 		if err == nil {
 			if attempt > 1 {
 				c.log.Info("store reachable again; backlog flushed", "attempts", attempt)
@@ -401,13 +472,12 @@ func (c *Collector) flushRetrying(ctx context.Context, force bool) error {
 			c.stats.StoreDown.Store(false)
 			return nil
 		}
-		if ctx.Err() != nil || (c.draining && attempt >= c.o.DrainAttempts) {
+		if stopping.Load() || (c.draining && attempt >= c.o.DrainAttempts) {
 			return err
 		}
 		c.stats.StoreDown.Store(true)
 		c.stats.FlushErrors.Add(1)
-		c.log.Warn("storing failed; retrying", "attempt", attempt, "in", wait, "pending_events", len(c.pending),
-			"pending_cdrs", len(c.unflushed), "err", err)
+		c.log.Warn("storing failed; retrying", "attempt", attempt, "in", wait, "events", len(b.events), "cdrs", len(b.cdrs), "err", err)
 		select {
 		case <-ctx.Done():
 			return err
@@ -416,5 +486,3 @@ func (c *Collector) flushRetrying(ctx context.Context, force bool) error {
 		wait = min(2*wait, 30*time.Second)
 	}
 }
-
-func (c *Collector) commitDue() bool { return time.Since(c.lastFlush) >= c.o.FlushInterval }

@@ -272,13 +272,15 @@ func TestCrashAtRandomPoints(t *testing.T) {
 	pcap := filepath.Join(dir, "calls.pcap")
 	data := filepath.Join(dir, "data")
 	cfg := writeConfig(t, dir, func(s string) string {
-		return strings.Replace(s, "batch_size: 5000", "batch_size: 150", 1) // many batches: many crash points
+		// Many batches and frequent commits: many crash points.
+		s = strings.Replace(s, "batch_size: 5000", "batch_size: 150", 1)
+		return strings.Replace(s, "flush_interval: 1s", "flush_interval: 20ms", 1)
 	})
 	mustRun(t, "gen", "--calls", "600", "--seed", "17", "--no-rtp", "--cps", "4", "--out", pcap)
 	rng := rand.New(rand.NewPCG(17, 4))
 	points := []string{"collector-before-store", "collector-before-commit"}
 	for i := 0; i < 4; i++ {
-		fp := fmt.Sprintf("%s:%d", points[i%2], 1+rng.IntN(12))
+		fp := fmt.Sprintf("%s:%d", points[i%2], 1+rng.IntN(6))
 		r := trunkscope(t, []string{"TRUNKSCOPE_FAILPOINT=" + fp}, "replay", pcap, "--data", data, "--config", cfg)
 		if !r.killed {
 			t.Fatalf("replay with failpoint %s was not killed: exit %d\n%s", fp, r.code, r.stderr)

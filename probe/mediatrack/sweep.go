@@ -1,0 +1,112 @@
+package mediatrack
+
+import (
+	"cmp"
+	"slices"
+)
+
+// sweep does the time-driven work, once per second of capture time: the
+// media table's expiry, and the end of streams that went quiet, Idle for
+// any stream and EndLinger after its call's BYE.
+//
+// It visits every stream: at 100,000 streams that is some 100,000 cache
+// lines a second of capture time, against the 5 million packets a second
+// those streams carry. In exchange a stream needs no list links (8 bytes
+// each) and no per-call list of streams (4 more).
+func (t *Tracker) sweep() {
+	t.sweptUS = t.nowUS
+	t.table.Advance(t.nowUS)
+	now := t.msOf(t.nowUS)
+	idle, linger := int32(t.idleMS), int32(t.lingerMS)
+	for c := range t.chunks {
+		chunk := t.chunks[c]
+		for j := range chunk {
+			r := &chunk[j]
+			if r.flags&flagUsed == 0 {
+				continue
+			}
+			i := int32(c<<chunkBits | j)
+			quiet := int32(now - r.lastMS)
+			switch {
+			case quiet >= idle:
+				_ = t.end(i, EndIdle)
+			case r.call >= 0 && quiet >= linger:
+				if call := &t.calls[r.call]; call.ended() && int32(now-call.byeMS) >= linger {
+					_ = t.end(i, EndBye)
+				}
+			}
+		}
+	}
+}
+
+// Eviction at MaxStreams takes the least recently active stream. Without
+// an LRU list (see sweep) finding it is a scan, so evict scans once for a
+// batch: the oldest 1/64 of the streams, by a histogram of their ages,
+// oldest first. A candidate that has had a packet since is skipped.
+const (
+	histBuckets = 1024
+	maxBatch    = 4096
+)
+
+// evict ends the least recently active stream (to within the histogram's
+// resolution: 1/1024 of the oldest stream's age).
+func (t *Tracker) evict() {
+	now := t.msOf(t.nowUS)
+	for {
+		if t.candNext >= len(t.cand) {
+			t.refill(now)
+		}
+		i := t.cand[t.candNext]
+		t.candNext++
+		if r := t.rec(i); r.flags&flagUsed != 0 && age(now, r.lastMS) >= t.candAge {
+			_ = t.end(i, EndCap)
+			return
+		}
+	}
+}
+
+func age(now, lastMS uint32) uint32 { return uint32(max(int32(now-lastMS), 0)) }
+
+// refill collects the next batch of eviction candidates: three passes,
+// for the oldest age, the histogram, and the collection.
+func (t *Tracker) refill(now uint32) {
+	batch := min(max(t.n/64, 1), maxBatch)
+	var oldest uint32
+	t.each(func(r *stream, _ int32) { oldest = max(oldest, age(now, r.lastMS)) })
+	span := uint64(oldest) + 1
+	bucket := func(a uint32) int { return int(uint64(a) * histBuckets / span) }
+	clear(t.hist[:])
+	t.each(func(r *stream, _ int32) { t.hist[bucket(age(now, r.lastMS))]++ })
+	// All of the buckets above b, and of b as many as fill the batch.
+	b, above := histBuckets-1, 0
+	for ; b > 0 && above+int(t.hist[b]) < batch; b-- {
+		above += int(t.hist[b])
+	}
+	fromB := batch - above
+	t.cand, t.candNext = t.cand[:0], 0
+	t.each(func(r *stream, i int32) {
+		switch bk := bucket(age(now, r.lastMS)); {
+		case bk > b:
+			t.cand = append(t.cand, i)
+		case bk == b && fromB > 0:
+			t.cand = append(t.cand, i)
+			fromB--
+		}
+	})
+	slices.SortFunc(t.cand, func(x, y int32) int {
+		return cmp.Compare(age(now, t.rec(y).lastMS), age(now, t.rec(x).lastMS))
+	})
+	t.candAge = age(now, t.rec(t.cand[len(t.cand)-1]).lastMS)
+}
+
+// each calls f for every stream in use.
+func (t *Tracker) each(f func(r *stream, i int32)) {
+	for c := range t.chunks {
+		chunk := t.chunks[c]
+		for j := range chunk {
+			if r := &chunk[j]; r.flags&flagUsed != 0 {
+				f(r, int32(c<<chunkBits|j))
+			}
+		}
+	}
+}
