@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"time"
 
+	"github.com/trunkscope/trunkscope/event"
 	"github.com/trunkscope/trunkscope/rating"
 	"github.com/trunkscope/trunkscope/store"
 )
@@ -261,4 +263,36 @@ func mediaFields(r *store.Rows, i int) []string {
 		oneWay = "1"
 	}
 	return append(out, mos, oneWay)
+}
+
+// StreamReports reads the final report of every RTP stream stored.
+func StreamReports(ctx context.Context, st store.Store, db string) ([]event.RTPReport, error) {
+	r, err := st.Query(ctx, `SELECT call_id, src_ip, src_port, dst_ip, dst_port, ssrc, payload_type, codec, clock_hz,
+		first_us, last_us, packets, expected, lost, duplicates, reordered, jitter_mean_us, jitter_max_us, max_delta_us,
+		loss_bursts, burst_r_x1000, late_fixed, late_adaptive, mos_x1000, mos_fixed_x1000, mos_adaptive_x1000
+		FROM `+db+`.rtp_reports FINAL WHERE final = 1 ORDER BY first_us, src_ip, src_port, ssrc`)
+	if err != nil {
+		return nil, fmt.Errorf("collector: RTP streams: %w", err)
+	}
+	out := make([]event.RTPReport, 0, len(r.Data))
+	for i := range r.Data {
+		src, err1 := netip.ParseAddr(r.String(i, "src_ip"))
+		dst, err2 := netip.ParseAddr(r.String(i, "dst_ip"))
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("collector: RTP stream %d: bad address", i)
+		}
+		out = append(out, event.RTPReport{
+			CallID: []byte(r.String(i, "call_id")), Codec: []byte(r.String(i, "codec")), Final: true,
+			Src: netip.AddrPortFrom(src, uint16(r.Uint(i, "src_port"))), Dst: netip.AddrPortFrom(dst, uint16(r.Uint(i, "dst_port"))),
+			SSRC: uint32(r.Uint(i, "ssrc")), PayloadType: uint8(r.Uint(i, "payload_type")), ClockHz: uint32(r.Uint(i, "clock_hz")),
+			FirstUS: r.Int(i, "first_us"), LastUS: r.Int(i, "last_us"), Packets: r.Uint(i, "packets"), Expected: r.Uint(i, "expected"),
+			Lost: r.Int(i, "lost"), Duplicates: r.Uint(i, "duplicates"), Reordered: r.Uint(i, "reordered"),
+			JitterMeanUS: uint32(r.Uint(i, "jitter_mean_us")), JitterMaxUS: uint32(r.Uint(i, "jitter_max_us")),
+			MaxDeltaUS: uint32(r.Uint(i, "max_delta_us")), LossBursts: uint32(r.Uint(i, "loss_bursts")),
+			BurstRx1000: uint32(r.Uint(i, "burst_r_x1000")), LateFixed: r.Uint(i, "late_fixed"), LateAdaptive: r.Uint(i, "late_adaptive"),
+			MOSx1000: uint32(r.Uint(i, "mos_x1000")), MOSFixedx1000: uint32(r.Uint(i, "mos_fixed_x1000")),
+			MOSAdaptivex1000: uint32(r.Uint(i, "mos_adaptive_x1000")),
+		})
+	}
+	return out, r.Err()
 }

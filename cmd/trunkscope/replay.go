@@ -15,6 +15,7 @@ import (
 	"github.com/trunkscope/trunkscope/collector"
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/probe"
+	"github.com/trunkscope/trunkscope/probe/mediatrack"
 	"github.com/trunkscope/trunkscope/probe/pcapfile"
 )
 
@@ -26,8 +27,13 @@ same data directory again does not duplicate anything.`)
 	var c common
 	c.register(fs)
 	realtime := fs.Bool("realtime", false, "replay at the recorded speed (packet spacing as captured) instead of as fast as possible")
+	streams := fs.Bool("streams", false, "also print the RTP streams (like tshark -z rtp,streams): addresses, SSRC, codec, packets, lost, jitter, MOS, Call-ID")
+	streamsFormat := fs.String("streams-format", "table", "table or csv, for --streams")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *streamsFormat != "table" && *streamsFormat != "csv" {
+		return usagef("--streams-format %q: want table or csv", *streamsFormat)
 	}
 	if fs.NArg() != 1 {
 		return usagef("need exactly one capture file, got %d arguments", fs.NArg())
@@ -38,7 +44,29 @@ same data directory again does not duplicate anything.`)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return replay(ctx, e, cfg, c.data, fs.Arg(0), *realtime)
+	if err := replay(ctx, e, cfg, c.data, fs.Arg(0), *realtime); err != nil {
+		return err
+	}
+	if !*streams {
+		return nil
+	}
+	return printStreams(ctx, e, cfg, c.data, *streamsFormat)
+}
+
+// printStreams lists the final RTP stream reports stored in the data
+// directory.
+func printStreams(ctx context.Context, e *env, cfg *config.Config, dataDir, format string) error {
+	s, err := openStack(ctx, cfg, dataDir, false, e.log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	reports, err := collector.StreamReports(ctx, s.st, s.db())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout)
+	return mediatrack.WriteTable(e.stdout, reports, format)
 }
 
 // replay runs the embedded pipeline over one capture and prints the table.
@@ -57,11 +85,17 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 	defer s.Close()
 	start := time.Now()
 
-	p, err := probe.New(probe.ProbeID(cfg.ProbeID))
+	prod := bus.NewProducer(s.brokers, s.topics(), bus.ProducerOptions{})
+	// The media tracker follows every call's RTP from its SDP and reports
+	// each stream to the same producer; Flush ends them with the capture.
+	tracker, err := mediatrack.New(prod, mediatrack.ProbeID(cfg.ProbeID))
 	if err != nil {
 		return err
 	}
-	prod := bus.NewProducer(s.brokers, s.topics(), bus.ProducerOptions{})
+	p, err := probe.New(probe.ProbeID(cfg.ProbeID), probe.Media(tracker))
+	if err != nil {
+		return err
+	}
 	var read, total atomic.Int64
 	done := make(chan struct{})
 	go progress(e.stderr, done, func() string {
@@ -78,6 +112,9 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 		err = probe.ReadFile(ctx, path, p, prod, report)
 	}
 	close(done)
+	if err == nil {
+		err = tracker.Flush()
+	}
 	if err != nil {
 		prod.Close(context.WithoutCancel(ctx))
 		return err

@@ -24,6 +24,7 @@ type cfg struct {
 	wireshark  bool
 	heuristic  bool
 	mediaOpts  []media.Opt
+	mediaSet   bool // MediaOptions was given, even empty
 	table      *media.Table
 }
 
@@ -62,7 +63,7 @@ func (c *cfg) validate() error {
 		return fmt.Errorf("mediatrack: EndLinger is %v, must be 0 to Idle (%v)", c.endLinger, c.idle)
 	case c.maxStreams < 1 || c.maxStreams > maxMaxStreams:
 		return fmt.Errorf("mediatrack: MaxStreams is %d, must be 1 to %d", c.maxStreams, maxMaxStreams)
-	case c.table != nil && len(c.mediaOpts) > 0:
+	case c.table != nil && c.mediaSet:
 		return errors.New("mediatrack: MediaTable and MediaOptions both set: options apply to a table New creates")
 	}
 	return nil
@@ -123,7 +124,7 @@ func Heuristic(on bool) Opt { return opt(func(c *cfg) { c.heuristic = on }) }
 // addresses to calls (media.MaxEntries, media.TTL, media.Linger),
 // overriding media's defaults.
 func MediaOptions(opts ...media.Opt) Opt {
-	return opt(func(c *cfg) { c.mediaOpts = append(c.mediaOpts, opts...) })
+	return opt(func(c *cfg) { c.mediaOpts, c.mediaSet = append(c.mediaOpts, opts...), true })
 }
 
 // MediaTable makes the Tracker learn into and look up in t instead of a
