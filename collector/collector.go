@@ -353,7 +353,7 @@ func (c *Collector) consumeRTP(rec bus.Record) {
 		r.Src.Addr().String(), r.Src.Port(), r.Dst.Addr().String(), r.Dst.Port(), r.SSRC, r.PayloadType, string(r.Codec),
 		r.ClockHz, final, r.Seq, uint64(r.FirstUS), uint64(r.LastUS), r.Packets, r.Expected, r.Lost, r.Duplicates,
 		r.Reordered, r.JitterMeanUS, r.JitterMaxUS, r.MaxDeltaUS, r.LossBursts, r.BurstRx1000, r.LateFixed, r.LateAdaptive,
-		r.MOSx1000, r.MOSFixedx1000, r.MOSAdaptivex1000})
+		r.MOSx1000, r.MOSFixedx1000, r.MOSAdaptivex1000, r.Direction})
 	c.rtpTopic = rec.Topic
 }
 

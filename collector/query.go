@@ -109,18 +109,27 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 	// unmatched rows get empty or zero columns.
 	//
 	// Media per direction comes from the final RTP reports of the leg's
-	// Call-ID: "forward" streams are sent from the INVITE sender's address
-	// (caller to callee), "reverse" ones to it. That holds where media and
-	// signalling share an address (phones, most SBCs and trunks); streams
-	// between other addresses are not attributed.
-	media := func(prefix, addrCol string) string {
-		return fmt.Sprintf(`SELECT call_id, %[2]s AS src_ip, sum(packets) AS %[1]s_packets, sum(lost) AS %[1]s_lost,
-			max(jitter_max_us) AS %[1]s_jitter_max_us, max(jitter_mean_us) AS %[1]s_jitter_mean_us,
-			min(mos_x1000) AS %[1]s_mos_x1000, count() AS %[1]s_streams
-			FROM %[3]s.rtp_reports FINAL WHERE final = 1 AND call_id != '' GROUP BY call_id, %[2]s`, prefix, addrCol, db)
-	}
+	// Call-ID. The probe's SDP tracking gives each stream its direction
+	// (to the answerer: caller to callee, "forward"; to the offerer:
+	// "reverse"). A stream whose direction is unknown is attributed by
+	// address: sent from the INVITE sender's address is forward, sent to it
+	// reverse (right where media and signalling share an address).
+	rng := fmt.Sprintf("start_time >= toDateTime(%d, 'UTC') AND start_time < toDateTime(%d, 'UTC')", from.Unix(), to.Unix())
+	media := fmt.Sprintf(`SELECT call_id, leg,
+			sumIf(packets, fwd) AS fwd_packets, sumIf(lost, fwd) AS fwd_lost, maxIf(jitter_max_us, fwd) AS fwd_jitter_max_us,
+			minIf(mos_x1000, fwd) AS fwd_mos_x1000, countIf(fwd) AS fwd_streams,
+			sumIf(packets, rev) AS rev_packets, sumIf(lost, rev) AS rev_lost, maxIf(jitter_max_us, rev) AS rev_jitter_max_us,
+			minIf(mos_x1000, rev) AS rev_mos_x1000, countIf(rev) AS rev_streams
+		FROM (
+			SELECT call_id, leg, packets, lost, jitter_max_us, mos_x1000,
+				direction = 1 OR (direction = 0 AND s_ip = leg_ip) AS fwd,
+				direction = 2 OR (direction = 0 AND d_ip = leg_ip AND s_ip != leg_ip) AS rev
+			FROM (SELECT call_id, leg, src_ip AS leg_ip FROM %[1]s.cdrs FINAL WHERE %[2]s) AS l
+			ALL INNER JOIN (SELECT call_id, src_ip AS s_ip, dst_ip AS d_ip, direction, packets, lost, jitter_max_us, mos_x1000
+				FROM %[1]s.rtp_reports FINAL WHERE final = 1 AND call_id != '') AS m USING (call_id)
+		)
+		GROUP BY call_id, leg`, db, rng)
 	q := fmt.Sprintf(`SELECT * FROM (
-	SELECT * FROM (
 		SELECT call_id, leg, trunk, direction, caller, callee, src_ip, start_us, answer_us, end_us,
 			pdd_ms, duration_ms, outcome, final_code, hangup_by, flags,
 			billable_s, amount, decimals, currency, destination, deck_version,
@@ -128,15 +137,12 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 		FROM (SELECT call_id, leg, trunk, direction, caller, callee, src_ip, start_us, answer_us, end_us, pdd_ms,
 				duration_ms, outcome, final_code, hangup_by, flags,
 				caller_e164, callee_e164, ring_ms, reason_protocol, reason_cause, reason_text, correlation, codecs
-				FROM %[1]s.cdrs FINAL
-				WHERE start_time >= toDateTime(%[2]d, 'UTC') AND start_time < toDateTime(%[3]d, 'UTC')) AS c
+				FROM %[1]s.cdrs FINAL WHERE %[2]s) AS c
 		ALL LEFT JOIN (SELECT call_id, leg, billable_s, amount, decimals, currency, destination, deck_version
 				FROM %[1]s.rated_cdrs FINAL WHERE side = 'cost') AS r USING (call_id, leg)
 	) AS cr
-	ALL LEFT JOIN (%[4]s) AS mf USING (call_id, src_ip)
-	) AS crm
-	ALL LEFT JOIN (%[5]s) AS mr USING (call_id, src_ip)
-	ORDER BY start_us, call_id, leg`, db, from.Unix(), to.Unix(), media("fwd", "src_ip"), media("rev", "dst_ip"))
+	ALL LEFT JOIN (%[3]s) AS md USING (call_id, leg)
+	ORDER BY start_us, call_id, leg`, db, rng, media)
 	r, err := st.Query(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("collector: export: %w", err)

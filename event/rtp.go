@@ -29,8 +29,11 @@ type RTPReport struct {
 	ClockHz     uint32
 	Final       bool
 	Seq         uint32 // report number within the stream, from 0
-	FirstUS     int64  // first packet of the interval (or stream)
-	LastUS      int64  // last packet of the interval (or stream)
+	// Direction is the stream's direction in its call, from the SDP offer
+	// and answer: DirFromCaller, DirToCaller, or 0 when unknown.
+	Direction uint8
+	FirstUS   int64 // first packet of the interval (or stream)
+	LastUS    int64 // last packet of the interval (or stream)
 
 	Packets, Expected       uint64
 	Lost                    int64 // expected - received; negative with duplicates
@@ -45,6 +48,12 @@ type RTPReport struct {
 	MOSFixedx1000           uint32 // listener's MOS behind the fixed jitter buffer
 	MOSAdaptivex1000        uint32 // listener's MOS behind the adaptive one
 }
+
+// Directions of an RTP stream within its call.
+const (
+	DirFromCaller = 1 // to the answerer's media address: the caller speaks
+	DirToCaller   = 2 // to the offerer's media address: the callee speaks
+)
 
 // Field tags of an RTP report.
 const (
@@ -77,6 +86,7 @@ const (
 	rtpTagMOS
 	rtpTagMOSFixed
 	rtpTagMOSAdaptive
+	rtpTagDirection
 )
 
 // AppendRTPReport appends the encoding of r to dst.
@@ -103,6 +113,7 @@ func AppendRTPReport(dst []byte, r *RTPReport) []byte {
 		{rtpTagJitterMax, uint64(r.JitterMaxUS)}, {rtpTagMaxDelta, uint64(r.MaxDeltaUS)}, {rtpTagBursts, uint64(r.LossBursts)},
 		{rtpTagBurstR, uint64(r.BurstRx1000)}, {rtpTagLateFixed, r.LateFixed}, {rtpTagLateAdaptive, r.LateAdaptive},
 		{rtpTagMOS, uint64(r.MOSx1000)}, {rtpTagMOSFixed, uint64(r.MOSFixedx1000)}, {rtpTagMOSAdaptive, uint64(r.MOSAdaptivex1000)},
+		{rtpTagDirection, uint64(r.Direction)},
 	} {
 		dst = appendU64(dst, f.tag, f.v)
 	}
@@ -160,7 +171,7 @@ func DecodeRTPReport(b []byte, r *RTPReport) error {
 			}
 			continue
 		}
-		if tag > rtpTagMOSAdaptive {
+		if tag > rtpTagDirection {
 			continue // a newer producer's field
 		}
 		x, err := u64(tag, v)
@@ -214,6 +225,8 @@ func DecodeRTPReport(b []byte, r *RTPReport) error {
 			r.MOSFixedx1000 = uint32(x)
 		case rtpTagMOSAdaptive:
 			r.MOSAdaptivex1000 = uint32(x)
+		case rtpTagDirection:
+			r.Direction = uint8(x)
 		}
 	}
 	return nil

@@ -12,7 +12,7 @@ func TestRTPReportRoundTrip(t *testing.T) {
 		SSRC: 0xdeadbeef, PayloadType: 8, Codec: []byte("PCMA"), ClockHz: 8000, Final: true, Seq: 7,
 		FirstUS: 1767603600000000, LastUS: 1767603610000000, Packets: 500, Expected: 498, Lost: -2, Duplicates: 2,
 		Reordered: 1, JitterMeanUS: 1522, JitterMaxUS: 15767, MaxDeltaUS: 60002, LossBursts: 3, BurstRx1000: 1250,
-		LateFixed: 4, LateAdaptive: 1, MOSx1000: 4410, MOSFixedx1000: 4300, MOSAdaptivex1000: 4390,
+		LateFixed: 4, LateAdaptive: 1, MOSx1000: 4410, MOSFixedx1000: 4300, MOSAdaptivex1000: 4390, Direction: DirToCaller,
 	}
 	NewIDHasher().SetRTPID(in)
 	var out RTPReport
@@ -24,7 +24,7 @@ func TestRTPReportRoundTrip(t *testing.T) {
 	}
 	out.CallID, out.Codec, out.ProbeID = in.CallID, in.Codec, in.ProbeID
 	if got := out; got.ID != in.ID || got.Lost != -2 || got.Src != in.Src || got.Dst != in.Dst || got.MOSAdaptivex1000 != 4390 ||
-		!got.Final || got.Seq != 7 || got.TimeUS != in.TimeUS || got.JitterMaxUS != 15767 || got.LastUS != in.LastUS {
+		!got.Final || got.Seq != 7 || got.Direction != DirToCaller || got.TimeUS != in.TimeUS || got.JitterMaxUS != 15767 || got.LastUS != in.LastUS {
 		t.Fatalf("round trip:\n in  %+v\n out %+v", in, out)
 	}
 	var s SIP

@@ -181,7 +181,7 @@ func (p *Probe) Packet(linkType layers.LinkType, tsUS int64, data []byte, sink S
 		err = p.fragment(tsUS, sink)
 	case !p.decoded(err):
 		return first
-	case p.duplicate(tsUS, 0, 0, false):
+	case p.duplicate(tsUS, uint32(p.pkt.IPID), 0, false):
 		err = nil
 	default:
 		err = p.transport(tsUS, sink)

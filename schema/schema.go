@@ -44,7 +44,7 @@ var (
 	RTPReportColumns = []string{"report_id", "ts", "probe_id", "call_id", "src_ip", "src_port", "dst_ip", "dst_port",
 		"ssrc", "payload_type", "codec", "clock_hz", "final", "seq", "first_us", "last_us", "packets", "expected", "lost",
 		"duplicates", "reordered", "jitter_mean_us", "jitter_max_us", "max_delta_us", "loss_bursts", "burst_r_x1000",
-		"late_fixed", "late_adaptive", "mos_x1000", "mos_fixed_x1000", "mos_adaptive_x1000"}
+		"late_fixed", "late_adaptive", "mos_x1000", "mos_fixed_x1000", "mos_adaptive_x1000", "direction"}
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
 		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/trunkscope/trunkscope/probe"
 	"github.com/trunkscope/trunkscope/probe/hep"
 	"github.com/trunkscope/trunkscope/probe/live"
+	"github.com/trunkscope/trunkscope/probe/mediatrack"
 )
 
 // inputs are the live sources a probe reads.
@@ -42,11 +43,17 @@ func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *b
 		if err != nil {
 			return nil, err
 		}
-		p, err := probe.New(probe.ProbeID(probeID))
+		tracker, err := mediatrack.New(prod, mediatrack.ProbeID(probeID))
 		if err != nil {
 			src.Close()
 			return nil, err
 		}
+		p, err := probe.New(probe.ProbeID(probeID), probe.Media(tracker))
+		if err != nil {
+			src.Close()
+			return nil, err
+		}
+		src.OnIdle = tracker.Advance
 		e.log.Info("capturing", "component", "probe", "iface", in.iface, "filter", in.bpf)
 		var smu sync.Mutex
 		var snap probe.Stats
@@ -65,6 +72,11 @@ func startInputs(ctx context.Context, e *env, probeID string, in inputs, prod *b
 			defer src.Close()
 			if err := src.Run(ctx, p, prod, func(st probe.Stats) { smu.Lock(); snap = st; smu.Unlock() }); err != nil {
 				errc <- fmt.Errorf("capture on %s: %w", in.iface, err)
+			}
+			// Streams still running when capture stops get their final
+			// report now (the producer flushes them on close).
+			if err := tracker.Flush(); err != nil {
+				errc <- fmt.Errorf("capture on %s: media reports: %w", in.iface, err)
 			}
 			st := src.Stats()
 			ps := p.Stats()

@@ -33,6 +33,11 @@ type Options struct {
 
 // Source is an open capture on one interface.
 type Source struct {
+	// OnIdle, when set, is called from Run with the wall clock (Unix µs)
+	// whenever no packet arrived for a poll interval (200 ms): time-driven
+	// work downstream (media streams ending) must not wait for traffic.
+	OnIdle func(tsUS int64)
+
 	tp       *afpacket.TPacket
 	iface    string
 	loopback bool
@@ -150,6 +155,9 @@ func (s *Source) Run(ctx context.Context, p *probe.Probe, sink probe.Sink, onSta
 		data, ci, err := s.tp.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, afpacket.ErrPoll) {
+				if s.OnIdle != nil {
+					s.OnIdle(time.Now().UnixMicro())
+				}
 				continue
 			}
 			return fmt.Errorf("live: reading %s: %w", s.iface, err)

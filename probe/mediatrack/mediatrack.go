@@ -82,7 +82,7 @@ type Tracker struct {
 	chunks [][]stream
 	n, hi  int
 	free   int32
-	slots  slots
+	index  index
 	seed   maphash.Seed
 	keys   [6]uint64
 	v6     []addrPair
@@ -98,9 +98,8 @@ type Tracker struct {
 	codecIDs map[string]uint16
 
 	// Eviction candidates at MaxStreams, oldest first (see evict).
-	cand     []int32
+	cand     []candidate
 	candNext int
-	candAge  uint32
 	hist     [histBuckets]uint32
 
 	// Per-packet scratch, reused so that the packet path allocates
@@ -321,6 +320,11 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, h u
 		call = t.refCall(e.CallID(), e.Ended(), ms)
 		opts.EventPT = eventPT(pe)
 		c, known := pe.Codec(pt)
+		if !known && pe != e {
+			// The peer did not list it; the sender's own offer may.
+			c, known = e.Codec(pt)
+			opts.EventPT = max(opts.EventPT, eventPT(e))
+		}
 		if isCN(pt) || opts.EventPT != 0 && pt == opts.EventPT {
 			// A stream that opens with comfort noise or a digit is
 			// still a voice stream: report the preferred codec.
@@ -369,7 +373,7 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, h u
 	r.call = call
 	r.lastMS, r.nextMS = ms, ms+t.intervalMS
 	r.codec, r.pt = codec, pt
-	t.slots.insert(h, tagOf(h)|uint32(i+1), func(v uint32) uint64 { return t.recHash(int32(v&slotIdx) - 1) })
+	t.indexAdd(i, h)
 	t.stats.StreamsStarted++
 	return i
 }
@@ -469,7 +473,7 @@ func (t *Tracker) end(i int32, why EndReason) error {
 	err := t.emit(r, &rep, true, t.nowUS)
 	t.stats.FinalReports++
 	t.stats.Ended[why]++
-	t.unindex(i)
+	t.index.remove(t.recHash(i), i)
 	t.release(i)
 	return err
 }
@@ -551,7 +555,7 @@ func (t *Tracker) Flush() error {
 			first = err
 		}
 	}
-	t.chunks, t.hi, t.free, t.slots = nil, 0, -1, slots{}
+	t.chunks, t.hi, t.free, t.index = nil, 0, -1, index{}
 	t.v6, t.v6Free = nil, nil
 	t.calls, t.callFree, t.callSlots = nil, -1, slots{}
 	t.cand, t.candNext = nil, 0

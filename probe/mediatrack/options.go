@@ -41,11 +41,12 @@ func defaultCfg() cfg {
 
 // Bounds. Stream times are kept as 32-bit milliseconds compared modulo
 // 2^32, which is exact for spans under 24 days; a day is far beyond any
-// sensible interval or timeout. Stream indexes share a 32-bit index slot
-// with an 8-bit hash tag, hence the 2^24 - 2 cap.
+// sensible interval or timeout. A stream's slot number takes 21 bits of
+// its index entry (see index), hence the cap of some 2 million streams:
+// 1 GB, twenty times the default.
 const (
 	maxSpan       = 24 * time.Hour
-	maxMaxStreams = 1<<24 - 2
+	maxMaxStreams = 1<<21 - 2
 	maxProbeIDLen = 255 // as probe.ProbeID
 )
 

@@ -167,56 +167,143 @@ func (t *Tracker) recHash(i int32) uint64 {
 	return t.hash(&k)
 }
 
-// The stream index is open addressing with linear probing over 32-bit
-// slots: the stream's index + 1 in the low 24 bits (0 is empty), the top
-// 8 bits of its hash above, so that a probe rarely reads a record that is
-// not the one sought. At most 7/8 full, it costs 4.6 to 9.1 bytes a
-// stream, a Go map with the key inline some 70.
+// The stream index is Robin Hood hashing (Celis, 1986) over 32-bit slots:
+// the stream's slot index + 1 in the low 21 bits (0 is empty), the entry's
+// distance from its home slot in the next 6, and 5 bits of its hash above.
+// A lookup reads a record only for entries with the same home and tag, and
+// stops at the first entry closer to its home than the key would be; a
+// removal shifts the run behind it back by one, rewriting distances,
+// without rehashing (reading) any record. At most 7/8 full, the index
+// costs 4.6 to 9.1 bytes a stream; a Go map with the key inline, some 70.
 const (
-	slotIdx  = 1<<24 - 1
-	slotTag  = ^uint32(slotIdx)
-	minSlots = 64
+	slotIdxBits = 21
+	slotIdx     = 1<<slotIdxBits - 1
+	distShift   = slotIdxBits
+	maxDist     = 1<<6 - 1
+	tagShift    = slotIdxBits + 6
+	slotTag     = uint32(1<<32 - 1<<tagShift)
+	minSlots    = 64
 )
 
-func tagOf(h uint64) uint32 { return uint32(h>>56) << 24 }
+func tagOf(h uint64) uint32     { return uint32(h>>(64-(32-tagShift))) << tagShift }
+func slotDist(v uint32) uint32  { return v >> distShift & maxDist }
+func slotStream(v uint32) int32 { return int32(v&slotIdx) - 1 }
 
 // find returns the stream with key k and hash h, -1 if none.
 func (t *Tracker) find(k *key, h uint64) int32 {
-	s := t.slots.s
+	s := t.index.s
 	mask := uint64(len(s) - 1)
 	tag := tagOf(h)
-	for i := h & mask; ; i = (i + 1) & mask {
-		v := s[i]
-		if v == 0 {
+	pos := h & mask
+	for d := uint32(0); ; d++ {
+		v := s[pos]
+		// Robin Hood keeps every run sorted by distance: an entry
+		// closer to home than d means the key would have been here.
+		if v == 0 || slotDist(v) < d {
 			return -1
 		}
-		if v&slotTag != tag {
-			continue
-		}
-		j := int32(v&slotIdx) - 1
-		r := t.rec(j)
-		if uint32(r.sport)<<16|uint32(r.dport) != k.ports || r.st.SSRC() != k.ssrc {
-			continue
-		}
-		if !k.v6 {
-			if r.flags&flagV6 == 0 && r.a == k.a && r.b == k.b {
-				return j
+		if slotDist(v) == d && v&slotTag == tag {
+			j := slotStream(v)
+			r := t.rec(j)
+			if uint32(r.sport)<<16|uint32(r.dport) == k.ports && r.st.SSRC() == k.ssrc {
+				if !k.v6 {
+					if r.flags&flagV6 == 0 && r.a == k.a && r.b == k.b {
+						return j
+					}
+				} else if r.flags&flagV6 != 0 && t.v6[r.a].src == k.s6 && t.v6[r.a].dst == k.d6 {
+					return j
+				}
 			}
-			continue
 		}
-		if r.flags&flagV6 != 0 && t.v6[r.a].src == k.s6 && t.v6[r.a].dst == k.d6 {
-			return j
-		}
+		pos = (pos + 1) & mask
 	}
 }
 
-// unindex takes stream i out of the index.
-func (t *Tracker) unindex(i int32) {
-	t.slots.remove(t.recHash(i), uint32(i+1), slotIdx, func(v uint32) uint64 { return t.recHash(int32(v&slotIdx) - 1) })
+// index is the Robin Hood table; the slab holds the keys.
+type index struct {
+	s []uint32
+	n int
 }
 
-// slots is an open-addressing table of 32-bit values, at most 7/8 full;
-// the caller keeps the keys and hashes them again when values move.
+// insert adds stream i with hash h. It returns false when an entry would
+// be more than maxDist from home: the table has then lost an entry and
+// must be rebuilt larger.
+func (x *index) insert(h uint64, i int32) bool {
+	mask := uint64(len(x.s) - 1)
+	pos := h & mask
+	v := tagOf(h) | uint32(i+1)
+	for {
+		cur := x.s[pos]
+		if cur == 0 {
+			x.s[pos] = v
+			x.n++
+			return true
+		}
+		if slotDist(cur) < slotDist(v) {
+			x.s[pos], v = v, cur // take from the rich
+		}
+		if slotDist(v) == maxDist {
+			return false
+		}
+		v += 1 << distShift
+		pos = (pos + 1) & mask
+	}
+}
+
+// remove deletes stream i, whose hash is h, and shifts the entries behind
+// it that are away from home one slot back.
+func (x *index) remove(h uint64, i int32) {
+	mask := uint64(len(x.s) - 1)
+	pos := h & mask
+	for x.s[pos]&slotIdx != uint32(i+1) {
+		if x.s[pos] == 0 {
+			return // not there
+		}
+		pos = (pos + 1) & mask
+	}
+	for {
+		next := (pos + 1) & mask
+		v := x.s[next]
+		if v == 0 || slotDist(v) == 0 {
+			x.s[pos] = 0
+			break
+		}
+		x.s[pos] = v - 1<<distShift
+		pos = next
+	}
+	x.n--
+}
+
+// indexAdd puts stream i, whose hash is h, in the index, growing the index
+// first if it would be over 7/8 full.
+func (t *Tracker) indexAdd(i int32, h uint64) {
+	switch n := len(t.index.s); {
+	case (t.index.n+1)*8 > n*7:
+		t.rebuild(max(2*n, minSlots)) // i is in the slab already
+	case !t.index.insert(h, i):
+		t.rebuild(2 * n)
+	}
+}
+
+// rebuild makes an index of n slots (a power of two) from the slab, and
+// doubles n until no entry is more than maxDist from home, which at 7/8
+// full takes an astronomically unlucky hash.
+func (t *Tracker) rebuild(n int) {
+	for {
+		t.index = index{s: make([]uint32, n)}
+		ok := true
+		t.each(func(_ *stream, i int32) { ok = ok && t.index.insert(t.recHash(i), i) })
+		if ok {
+			return
+		}
+		n *= 2
+	}
+}
+
+// slots is an open-addressing table with linear probing of 32-bit
+// values, at most 7/8 full; the caller keeps the keys and hashes them
+// again when values move. The call index uses it: calls come and go at a
+// fraction of the packet rate.
 type slots struct {
 	s []uint32
 	n int

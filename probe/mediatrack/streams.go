@@ -43,10 +43,14 @@ func WriteTable(w io.Writer, reports []event.RTPReport, format string) error {
 		"Src IP addr", "Port", "Dest IP addr", "Port", "SSRC", "Payload", "Pkts", "Lost",
 		"Max Delta(ms)", "Max Jitter(ms)", "Mean Jitter(ms)", "MOS", "Call-ID")
 	for _, r := range rows {
-		fmt.Fprintf(bw, "%15s %5d %15s %5d 0x%08X %16s %5d %5d (%.1f%%) %15.3f %15.3f %15.3f %6.2f  %s\n",
+		fmt.Fprintf(bw, "%15s %5d %15s %5d 0x%08X %16s %5d %5d (%.1f%%) %15.3f %15.3f %15.3f %6.2f",
 			r.Src.Addr(), r.Src.Port(), r.Dst.Addr(), r.Dst.Port(), r.SSRC, payload(r), r.Packets,
 			r.Lost, lostPercent(r), ms(r.MaxDeltaUS), ms(r.JitterMaxUS), ms(r.JitterMeanUS),
-			float64(r.MOSx1000)/1000, r.CallID)
+			float64(r.MOSx1000)/1000)
+		if len(r.CallID) > 0 {
+			fmt.Fprintf(bw, "  %s", r.CallID)
+		}
+		bw.WriteByte('\n')
 	}
 	fmt.Fprintln(bw, "==============================================================")
 	return bw.Flush()

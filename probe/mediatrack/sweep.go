@@ -30,36 +30,57 @@ func (t *Tracker) sweep() {
 			switch {
 			case quiet >= idle:
 				_ = t.end(i, EndIdle)
-			case r.call >= 0 && quiet >= linger:
-				if call := &t.calls[r.call]; call.ended() && int32(now-call.byeMS) >= linger {
-					_ = t.end(i, EndBye)
-				}
+			case r.call < 0:
+			case quiet >= linger && t.calls[r.call].ended() && int32(now-t.calls[r.call].byeMS) >= linger:
+				_ = t.end(i, EndBye)
+			case quiet < 1000:
+				t.touch(r)
 			}
 		}
 	}
 }
 
+// touch tells the media table that a mapped stream still carries media,
+// so that a call longer than the table's TTL, whose SDP nobody refreshes,
+// stays mapped (a new SSRC in it still finds its Call-ID) and a full table
+// evicts idle entries first. The address may have moved to another call
+// since: only the stream's own call's entry is touched.
+func (t *Tracker) touch(r *stream) {
+	src, dst := t.addrs(r)
+	if e, _, _, ok := t.table.LookupPair(src, dst); ok && e.CallID() == t.calls[r.call].id {
+		t.table.Touch(e, t.nowUS)
+	}
+}
+
 // Eviction at MaxStreams takes the least recently active stream. Without
-// an LRU list (see sweep) finding it is a scan, so evict scans once for a
-// batch: the oldest 1/64 of the streams, by a histogram of their ages,
-// oldest first. A candidate that has had a packet since is skipped.
+// an LRU list (see sweep) finding it is a scan, so evict scans for a batch
+// of candidates, the oldest quarter of the streams, and ends them oldest
+// first as the cap demands. The order holds between scans: all streams age
+// alike, so a candidate stays older than every stream that was not one,
+// unless it has had a packet since, and then it is skipped.
 const (
 	histBuckets = 1024
-	maxBatch    = 4096
+	maxBatch    = 1 << 15
 )
 
-// evict ends the least recently active stream (to within the histogram's
-// resolution: 1/1024 of the oldest stream's age).
+// candidate is an eviction candidate and its last packet's time.
+type candidate struct {
+	i      int32
+	lastMS uint32
+}
+
+// evict ends the least recently active stream, to within the resolution
+// of refill's histogram for the youngest candidates of a batch.
 func (t *Tracker) evict() {
 	now := t.msOf(t.nowUS)
 	for {
 		if t.candNext >= len(t.cand) {
 			t.refill(now)
 		}
-		i := t.cand[t.candNext]
+		c := t.cand[t.candNext]
 		t.candNext++
-		if r := t.rec(i); r.flags&flagUsed != 0 && age(now, r.lastMS) >= t.candAge {
-			_ = t.end(i, EndCap)
+		if r := t.rec(c.i); r.flags&flagUsed != 0 && r.lastMS == c.lastMS {
+			_ = t.end(c.i, EndCap)
 			return
 		}
 	}
@@ -67,10 +88,10 @@ func (t *Tracker) evict() {
 
 func age(now, lastMS uint32) uint32 { return uint32(max(int32(now-lastMS), 0)) }
 
-// refill collects the next batch of eviction candidates: three passes,
-// for the oldest age, the histogram, and the collection.
+// refill collects the next batch of eviction candidates, oldest first, in
+// three passes: the oldest age, a histogram of ages, and the collection.
 func (t *Tracker) refill(now uint32) {
-	batch := min(max(t.n/64, 1), maxBatch)
+	batch := min(max(t.n/4, 1), maxBatch)
 	var oldest uint32
 	t.each(func(r *stream, _ int32) { oldest = max(oldest, age(now, r.lastMS)) })
 	span := uint64(oldest) + 1
@@ -87,16 +108,13 @@ func (t *Tracker) refill(now uint32) {
 	t.each(func(r *stream, i int32) {
 		switch bk := bucket(age(now, r.lastMS)); {
 		case bk > b:
-			t.cand = append(t.cand, i)
+			t.cand = append(t.cand, candidate{i, r.lastMS})
 		case bk == b && fromB > 0:
-			t.cand = append(t.cand, i)
+			t.cand = append(t.cand, candidate{i, r.lastMS})
 			fromB--
 		}
 	})
-	slices.SortFunc(t.cand, func(x, y int32) int {
-		return cmp.Compare(age(now, t.rec(y).lastMS), age(now, t.rec(x).lastMS))
-	})
-	t.candAge = age(now, t.rec(t.cand[len(t.cand)-1]).lastMS)
+	slices.SortFunc(t.cand, func(x, y candidate) int { return cmp.Compare(age(now, y.lastMS), age(now, x.lastMS)) })
 }
 
 // each calls f for every stream in use.

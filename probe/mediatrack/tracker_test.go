@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -347,7 +348,7 @@ func TestFlood(t *testing.T) {
 	checkIndex(t, tr)
 	per := float64(grown) / 100_000
 	t.Logf("after %d streams: %d held, heap %.1f MB (%.0f bytes per held stream), slots %d, slab %d",
-		n, st.StreamsActive, float64(grown)/1e6, per, len(tr.slots.s), tr.hi)
+		n, st.StreamsActive, float64(grown)/1e6, per, len(tr.index.s), tr.hi)
 	if tr.hi > 100_000 || per > 600 {
 		t.Errorf("flood grew the tracker to %d slots, %.0f bytes per stream", tr.hi, per)
 	}
@@ -374,8 +375,52 @@ func checkIndex(t *testing.T, tr *Tracker) {
 			t.Fatalf("stream %d (%v->%v) found at %d", i, src, dst, j)
 		}
 	}
-	if used != tr.n || tr.slots.n != tr.n {
-		t.Fatalf("%d streams in the slab, n %d, index %d", used, tr.n, tr.slots.n)
+	// Robin Hood: each entry sits its distance from its home, and the
+	// distances along a run grow by at most one a slot.
+	s := tr.index.s
+	mask := uint64(len(s) - 1)
+	for pos, v := range s {
+		if v == 0 {
+			continue
+		}
+		if home := tr.recHash(slotStream(v)) & mask; (uint64(pos)-home)&mask != uint64(slotDist(v)) {
+			t.Fatalf("slot %d: distance %d, home %d", pos, slotDist(v), home)
+		}
+		if prev := s[(uint64(pos)-1)&mask]; slotDist(v) > 0 && (prev == 0 || slotDist(prev)+1 < slotDist(v)) {
+			t.Fatalf("slot %d: distance %d after %d", pos, slotDist(v), slotDist(prev))
+		}
+	}
+	if used != tr.n || tr.index.n != tr.n {
+		t.Fatalf("%d streams in the slab, n %d, index %d", used, tr.n, tr.index.n)
+	}
+}
+
+// TestIndexChurn starts and ends streams in a random order (evictions,
+// idle ends, one index growth after another) and checks the index after
+// each round.
+func TestIndexChurn(t *testing.T) {
+	var sink countSink
+	tr := newTracker(t, &sink, MaxStreams(3000), Idle(time.Second), EndLinger(0))
+	rng := rand.New(rand.NewPCG(1, 2))
+	ts := t0
+	for round := range 40 {
+		if round%10 == 9 {
+			ts += 1_500_000 // a lull: the next packet's sweep ends every stream
+		}
+		for range 2000 {
+			ts += int64(rng.IntN(300))
+			i := rng.IntN(4000)
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(2000+i%7))
+			if i%5 == 0 {
+				src = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 1, 14: byte(i >> 8), 15: byte(i)}), 3000)
+			}
+			tr.UDP(ts, src, hDst, rtpPacket(0, uint16(round), uint32(round*160), uint32(i%3)))
+		}
+		checkIndex(t, tr)
+	}
+	st := tr.Stats()
+	if st.Ended[EndCap] == 0 || st.Ended[EndIdle] == 0 || int(st.StreamsStarted)-st.StreamsActive != sink.finals {
+		t.Errorf("stats %+v, %d finals", st, sink.finals)
 	}
 }
 
@@ -528,7 +573,7 @@ func TestNewValidates(t *testing.T) {
 		{[]Opt{EndLinger(-time.Second)}, "EndLinger"},
 		{[]Opt{Idle(5 * time.Second), EndLinger(6 * time.Second)}, "EndLinger"},
 		{[]Opt{MaxStreams(0)}, "MaxStreams"},
-		{[]Opt{MaxStreams(1 << 24)}, "MaxStreams"},
+		{[]Opt{MaxStreams(1 << 21)}, "MaxStreams"},
 		{[]Opt{MediaTable(newTracker(t, &countSink{}).Table()), MediaOptions()}, "both set"},
 	} {
 		if _, err := New(&countSink{}, c.opts...); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -70,7 +70,11 @@ type Packet struct {
 	L4 []byte
 	// FragID, FragOffset (in bytes) and MoreFragments are set with
 	// ErrFragment.
-	FragID        uint32
+	FragID uint32
+	// IPID is the IPv4 identification (0 for IPv6): two taps' copies of
+	// a packet share it, while a sender's resend of the same bytes (RFC
+	// 4733 end-of-event packets, SIP over UDP) gets a new one.
+	IPID          uint16
 	FragOffset    int
 	MoreFragments bool
 }
@@ -184,6 +188,7 @@ func (p *Packet) ipv4(b []byte) error {
 	p.Src = netip.AddrFrom4([4]byte(b[12:16]))
 	p.Dst = netip.AddrFrom4([4]byte(b[16:20]))
 	p.Proto = layers.IPProtocol(b[9])
+	p.IPID = binary.BigEndian.Uint16(b[4:6])
 	if ff := binary.BigEndian.Uint16(b[6:8]); ff&0x3fff != 0 { // MF or an offset
 		p.FragID = uint32(binary.BigEndian.Uint16(b[4:6]))
 		p.FragOffset = int(ff&0x1fff) * 8
