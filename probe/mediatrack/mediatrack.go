@@ -102,10 +102,7 @@ type Tracker struct {
 	candNext int
 	hist     [histBuckets]uint32
 
-	// Per-packet scratch, reused so that the packet path allocates
-	// nothing.
-	hdr      rtp.Header
-	key      key
+	// Scratch, reused so that neither RTCP nor reports allocate.
 	comp     rtcp.Compound
 	ev       event.RTPReport
 	callBuf  []byte
@@ -177,8 +174,10 @@ func (t *Tracker) SIP(ev *event.SIP, body []byte) {
 	if len(body) >= 3 && body[0] == 'v' && body[1] == '=' && body[2] == '0' {
 		// RFC 3264 §2 and RFC 3261 §13.2.1: a request's SDP is an offer,
 		// except in an ACK, which answers the offer of a 2xx to an
-		// INVITE without one (late offer); a response's is an answer.
-		// Which one only matters for rtcp-mux (media.Table.Learn).
+		// INVITE without one (late offer). Responses are taken for
+		// answers, that 2xx too: the Tracker keeps no dialog state to
+		// tell, and the difference only matters for rtcp-mux, which an
+		// answer can refuse (media.Table.Learn, RFC 5761 §5.1.1).
 		offer := req && string(ev.Method) != "ACK"
 		if err := t.table.Learn(ev.TimeUS, ev.CallID, offer, body, ev.Src.Addr()); err != nil {
 			t.stats.SDPErrors++
@@ -209,20 +208,22 @@ func (t *Tracker) UDP(tsUS int64, src, dst netip.AddrPort, payload []byte) {
 		t.rtcpPacket(src, dst, payload)
 		return
 	}
-	h := &t.hdr
-	if rtp.ParseHeader(payload, h) != nil {
+	// The header and key are on the stack: no aliasing with the
+	// Tracker's fields, and nothing escapes.
+	var h rtp.Header
+	if rtp.ParseHeader(payload, &h) != nil {
 		t.stats.NotRTP++
 		return
 	}
-	k := &t.key
-	makeKey(src, dst, h.SSRC, k)
-	hash := t.hash(k)
+	var k key
+	makeKey(src, dst, h.SSRC, &k)
+	hash := t.hash(&k)
 	i := int32(-1)
 	if t.n > 0 {
-		i = t.find(k, hash)
+		i = t.find(&k, hash)
 	}
 	if i < 0 {
-		if i = t.start(tsUS, src, dst, payload, hash); i < 0 {
+		if i = t.start(tsUS, src, dst, payload, &h, &k, hash); i < 0 {
 			return
 		}
 	}
@@ -232,7 +233,7 @@ func (t *Tracker) UDP(tsUS int64, src, dst netip.AddrPort, payload []byte) {
 		// The interval closes before this packet, which opens the next.
 		t.interval(r, tsUS, ms)
 	}
-	r.st.Add(tsUS, h, h.PayloadLen)
+	r.st.Add(tsUS, &h, h.PayloadLen)
 	if int32(ms-r.lastMS) > 0 {
 		r.lastMS = ms
 	}
@@ -280,9 +281,10 @@ func (t *Tracker) rtcpPacket(src, dst netip.AddrPort, b []byte) {
 	}
 }
 
-// start begins the stream of the RTP packet in t.hdr and t.key, whose
-// index hash is h, and returns its slot; -1 if the packet is not tracked.
-func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, h uint64) int32 {
+// start begins the stream of the RTP packet with header hd and key k,
+// whose index hash is h, and returns its slot; -1 if the packet is not
+// tracked.
+func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, hd *rtp.Header, k *key, h uint64) int32 {
 	e, isRTCP, bySrc, ok := t.table.LookupPair(src, dst)
 	mapped := ok && !isRTCP
 	switch {
@@ -301,7 +303,6 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, h u
 		t.evict() // before taking references that the evicted stream may hold
 	}
 	ms := t.msOf(tsUS)
-	hd := &t.hdr
 	pt := hd.PayloadType
 	opts := rtp.Options{WiresharkJitter: t.cfg.wireshark}
 	var clock uint32
@@ -323,9 +324,11 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, h u
 		if !known && pe != e {
 			// The peer did not list it; the sender's own offer may.
 			c, known = e.Codec(pt)
-			opts.EventPT = max(opts.EventPT, eventPT(e))
+			if opts.EventPT == 0 {
+				opts.EventPT = eventPT(e)
+			}
 		}
-		if isCN(pt) || opts.EventPT != 0 && pt == opts.EventPT {
+		if isCN(pt) || known && equalFold(c.Name, "CN") || opts.EventPT != 0 && pt == opts.EventPT {
 			// A stream that opens with comfort noise or a digit is
 			// still a voice stream: report the preferred codec.
 			if p, pc, ok := preferred(pe); ok {
@@ -358,7 +361,6 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, h u
 	i := t.alloc()
 	r := t.rec(i)
 	r.st.Init(hd.SSRC, clock, opts)
-	k := &t.key
 	r.flags = flagUsed
 	if k.v6 {
 		r.a = t.newPair(k.s6, k.d6)

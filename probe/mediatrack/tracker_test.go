@@ -16,6 +16,7 @@ import (
 	"github.com/trunkscope/trunkscope/event"
 	"github.com/trunkscope/trunkscope/probe"
 	"github.com/trunkscope/trunkscope/probe/internal/packettest"
+	"github.com/trunkscope/trunkscope/probe/media"
 )
 
 var (
@@ -585,6 +586,28 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
+// TestLongCallStaysMapped: a call whose SDP is older than the media
+// table's TTL stays mapped while its streams flow (the sweep touches its
+// entries), so that a new SSRC in it still gets the Call-ID.
+func TestLongCallStaysMapped(t *testing.T) {
+	w := newWire(t, MediaOptions(media.TTL(5*time.Second), media.Linger(time.Second)))
+	const call = "long@10.0.0.1"
+	w.setUp(t0, call)
+	w.media(t0+100_000, 600, nil) // 12 s
+	at := t0 + 100_000 + 600*20_000
+	w.send(at, aliceRTP, bobRTP, rtpPacket(8, 1, 0, 0xC0FFEE))
+	if err := w.tr.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	rs := w.col.of(aliceRTP, bobRTP, 0xC0FFEE)
+	if len(rs) != 1 || string(rs[0].CallID) != call {
+		t.Errorf("new SSRC after the TTL: %+v", rs)
+	}
+	if st := w.tr.Table().Stats(); st.Removed[media.RemovedExpired] != 0 {
+		t.Errorf("media entries expired under flowing media: %+v", st)
+	}
+}
+
 // TestLateOffer: the 200 carries the offer and the ACK the answer; the
 // streams map either way.
 func TestLateOffer(t *testing.T) {
@@ -604,5 +627,54 @@ func TestLateOffer(t *testing.T) {
 	}
 	if st := w.tr.Stats(); st.Mapped != 2 || st.SDPs != 2 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestCodecs: clocks and codec names from the SDP, with RFC 3551's G.722
+// and RFC 7587's Opus clocks whatever the rtpmap says, the preferred codec
+// for a stream that opens with comfort noise, and no clock for an unknown
+// dynamic type.
+func TestCodecs(t *testing.T) {
+	var col collector
+	tr := newTracker(t, &col)
+	offer := func(callID string, media netip.AddrPort, fmts string, maps ...string) {
+		body := fmt.Sprintf("v=0\r\no=x 1 1 IN IP4 %v\r\ns=-\r\nc=IN IP4 %v\r\nt=0 0\r\nm=audio %d RTP/AVP %s\r\n",
+			media.Addr(), media.Addr(), media.Port(), fmts)
+		for _, m := range maps {
+			body += "a=rtpmap:" + m + "\r\n"
+		}
+		tr.SIP(&event.SIP{Header: event.Header{TimeUS: t0}, Src: alice, Dst: bob, CallID: []byte(callID), Method: []byte("INVITE")}, []byte(body))
+	}
+	g722 := netip.MustParseAddrPort("10.0.0.1:20000")
+	opus := netip.MustParseAddrPort("10.0.0.1:20002")
+	offer("g722@x", g722, "9 13 101", "9 G722/16000", "101 telephone-event/8000")
+	offer("opus@x", opus, "111 101", "111 opus/48000/2", "101 telephone-event/48000")
+	src := netip.MustParseAddrPort("192.0.2.9:40000")
+	tr.UDP(t0+1, src, g722, rtpPacket(13, 1, 0, 1)) // comfort noise first
+	tr.UDP(t0+2, src, opus, rtpPacket(111, 1, 0, 2))
+	tr.UDP(t0+3, src, hDst, rtpPacket(96, 1, 0, 3)) // no SDP, dynamic
+	if err := tr.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ssrc   uint32
+		codec  string
+		pt     uint8
+		clock  uint32
+		callID string
+	}{
+		{1, "G722", 9, 8000, "g722@x"},
+		{2, "opus", 111, 48000, "opus@x"},
+		{3, "", 96, 0, ""},
+	} {
+		var r *event.RTPReport
+		for i := range col.reports {
+			if col.reports[i].SSRC == c.ssrc {
+				r = &col.reports[i]
+			}
+		}
+		if r == nil || string(r.Codec) != c.codec || r.PayloadType != c.pt || r.ClockHz != c.clock || string(r.CallID) != c.callID {
+			t.Errorf("SSRC %d: %+v; want %s PT %d clock %d call %q", c.ssrc, r, c.codec, c.pt, c.clock, c.callID)
+		}
 	}
 }
