@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/csv"
 	"fmt"
+	"math"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +117,62 @@ func exportAfter(t *testing.T, args ...string) []exported {
 	data := t.TempDir()
 	mustRun(t, append(args, "--data", data)...)
 	return exportCDRs(t, data)
+}
+
+// Every RTP stream tshark lists for the public captures, as the whole
+// pipeline stores it (replay --streams reads the final reports back from
+// ClickHouse): packets and lost equal tshark's -z rtp,streams exactly,
+// jitter within 5% or 0.01 ms. The DTMF stream of SIP_DTMF2 reports RFC
+// 3550 jitter with RFC 4733 events excluded (tshark's 1.522/15.767 ms come
+// from the events; probe/rtp's conformance test holds both).
+func TestStreamsMatchTshark(t *testing.T) {
+	type stream struct {
+		src             string
+		packets, lost   int
+		mean, max       float64
+		callIDSubstring string
+	}
+	for _, tc := range []struct {
+		file    string
+		streams []stream
+	}{
+		{"SIP_DTMF2.pcap", []stream{{"192.168.105.110:4374", 665, 2, 0.010, 0.019, "25672@"}, {"192.168.105.172:4376", 666, 0, 0.008, 0.015, "25672@"}}},
+		{"sip-rtp-g729a.pcap", []stream{{"10.0.2.15:28120", 425, 0, 0.085, 0.143, "1-24411@"}}},
+		{"sip_ipv4_tcp.pcap", []stream{{"10.33.6.100:6000", 24, 0, 0.039, 0.069, "158936656982201062716@"}, {"10.33.6.101:6050", 42, 0, 2.304, 3.063, "158936656982201062716@"}}},
+		{"poor_jitter_quality_22.pcapng", []stream{{"91.121.209.194:51616", 1771, 163, 2.764, 4.989, ""}}},
+		{"pcmu_8k_no_jitter.pcap", []stream{{"192.168.0.201:8090", 2524, 0, 0.800, 11.493, ""}}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			r := mustRun(t, "replay", filepath.Join("..", "..", "probe", "testdata", tc.file), "--data", t.TempDir(),
+				"--streams", "--streams-format", "csv")
+			rows, err := csv.NewReader(strings.NewReader(r.stdout[strings.Index(r.stdout, "src_addr,"):])).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, row := range rows[1:] {
+				got[row[0]+":"+row[1]] = row
+			}
+			if len(got) != len(tc.streams) {
+				t.Fatalf("%d streams, tshark lists %d:\n%s", len(got), len(tc.streams), r.stdout)
+			}
+			near := func(a string, b float64) bool {
+				v, _ := strconv.ParseFloat(a, 64)
+				return math.Abs(v-b) <= math.Max(0.05*b, 0.01)
+			}
+			for _, w := range tc.streams {
+				g := got[w.src]
+				if g == nil {
+					t.Errorf("no stream from %s", w.src)
+					continue
+				}
+				// columns: src_addr,src_port,dst_addr,dst_port,ssrc,payload,packets,lost,lost_percent,
+				// max_delta_ms,max_jitter_ms,mean_jitter_ms,mos,call_id
+				if g[6] != strconv.Itoa(w.packets) || g[7] != strconv.Itoa(w.lost) || !near(g[11], w.mean) || !near(g[10], w.max) ||
+					!strings.Contains(g[13], w.callIDSubstring) || (w.callIDSubstring == "" && g[13] != "") {
+					t.Errorf("stream from %s: got %v, tshark %+v", w.src, g, w)
+				}
+			}
+		})
+	}
 }

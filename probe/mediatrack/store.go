@@ -14,9 +14,10 @@ import (
 // several streams share lives elsewhere and is referenced by index: the
 // Call-ID (calls), the codec name (codecs), IPv6 addresses (v6).
 type stream struct {
-	// The metadata comes first: the index compares the key (with the
-	// SSRC, the rtp.Stream's first field) and the sweep reads lastMS,
-	// call and flags in the record's first cache line.
+	// st comes first: with the metadata first instead, the packet path
+	// measured 15 % slower (BenchmarkRTPPacket), though the index and
+	// the sweep then read one cache line less.
+	st rtp.Stream
 
 	// a and b are the IPv4 source and destination, big-endian; with
 	// flagV6, a indexes Tracker.v6, which holds both addresses. Keeping
@@ -35,8 +36,6 @@ type stream struct {
 	codec uint16 // index in Tracker.codecs, 0 for unknown
 	pt    uint8  // the payload type the codec is for
 	flags uint8
-
-	st rtp.Stream
 }
 
 const (
