@@ -22,6 +22,10 @@ type tsharkStream struct {
 	// tshark's (the DTMF stream of SIP_DTMF2); 0 when they agree.
 	rfcMean, rfcMax float64
 	callID, codec   string
+	// dir is event.RTPReport.Direction: 1 from the caller, 2 to it, 0
+	// unknown (RTP only, or a late offer, whose descriptions are both
+	// answers to the Tracker).
+	dir uint8
 }
 
 var tsharkCaptures = []struct {
@@ -46,16 +50,16 @@ var tsharkCaptures = []struct {
 	{"sip-rtp-g729a.pcap", []tsharkStream{
 		{src: "10.0.2.15:28120", dst: "10.0.2.20:6000", ssrc: 0x044559A1,
 			packets: 425, lost: 0, maxDelta: 20.471, meanJitter: 0.085, maxJit: 0.143,
-			callID: "1-24411@10.0.2.20", codec: "G729"},
+			callID: "1-24411@10.0.2.20", codec: "G729", dir: 2},
 	}},
 	{"sip_ipv4_tcp.pcap", []tsharkStream{
 		// SDP over TCP; G.711A with comfort noise both ways.
 		{src: "10.33.6.100:6000", dst: "10.33.6.101:6050", ssrc: 0x5A3361B3,
 			packets: 24, lost: 0, maxDelta: 20.158, meanJitter: 0.039, maxJit: 0.069,
-			callID: "158936656982201062716@10.33.6.100", codec: "PCMA"},
+			callID: "158936656982201062716@10.33.6.100", codec: "PCMA", dir: 1},
 		{src: "10.33.6.101:6050", dst: "10.33.6.100:6000", ssrc: 0x42F433D4,
 			packets: 42, lost: 0, maxDelta: 23.982, meanJitter: 2.304, maxJit: 3.063,
-			callID: "158936656982201062716@10.33.6.100", codec: "PCMA"},
+			callID: "158936656982201062716@10.33.6.100", codec: "PCMA", dir: 2},
 	}},
 	{"poor_jitter_quality_22.pcapng", []tsharkStream{
 		// RTP only. 20 packets of PCMA, then 1751 of dynamic PT 124 with
@@ -72,7 +76,7 @@ var tsharkCaptures = []struct {
 		// the 183's SDP (the answerer receives at 212.242.33.36:40392).
 		{src: "192.168.1.2:30000", dst: "212.242.33.36:40392", ssrc: 0x3796CB71,
 			packets: 9, lost: 0, maxDelta: 69.947, meanJitter: 5.646, maxJit: 7.799,
-			callID: "11894297-4432a9f8@192.168.1.2", codec: "PCMA"},
+			callID: "11894297-4432a9f8@192.168.1.2", codec: "PCMA", dir: 1},
 	}},
 }
 
@@ -120,8 +124,8 @@ func TestConformance(t *testing.T) {
 					if math.Abs(delta-want.maxDelta) > 0.0015 {
 						t.Errorf("%v: max delta %.3f ms, tshark %.3f", src, delta, want.maxDelta)
 					}
-					if string(r.CallID) != want.callID || string(r.Codec) != want.codec {
-						t.Errorf("%v: Call-ID %q codec %q, want %q %q", src, r.CallID, r.Codec, want.callID, want.codec)
+					if string(r.CallID) != want.callID || string(r.Codec) != want.codec || r.Direction != want.dir {
+						t.Errorf("%v: Call-ID %q codec %q direction %d, want %q %q %d", src, r.CallID, r.Codec, r.Direction, want.callID, want.codec, want.dir)
 					}
 					// Intervals and the final report's Seq agree.
 					if int(r.Seq) != len(rs)-1 {

@@ -307,8 +307,10 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, hd 
 	opts := rtp.Options{WiresharkJitter: t.cfg.wireshark}
 	var clock uint32
 	var codec uint16
+	var dir uint8
 	call := int32(-1)
 	if mapped {
+		dir = t.direction(e, bySrc)
 		// The receiver's description decodes the packet (RFC 3264 §5.1);
 		// matched by source, ask the sender's peer, else rely on RFC
 		// 3264 §6.1 (an answer reuses the offer's numbers).
@@ -371,6 +373,7 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, hd 
 	if !mapped {
 		r.flags |= flagHeuristic
 	}
+	r.flags |= dir
 	r.sport, r.dport = src.Port(), dst.Port()
 	r.call = call
 	r.lastMS, r.nextMS = ms, ms+t.intervalMS
@@ -378,6 +381,24 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, hd 
 	t.indexAdd(i, h)
 	t.stats.StreamsStarted++
 	return i
+}
+
+// direction tells whether a mapped stream carries the caller's voice or
+// the callee's: packets to the offerer's address are the callee's, to the
+// answerer's the caller's (RFC 3264: the INVITE's SDP is the offer, in the
+// usual call). e is the receiver's entry, or the sender's when matched by
+// source. Unknown (0) when the call's two descriptions are both offers or
+// both answers, as a late-offer call's look to the Tracker (see SIP);
+// a re-INVITE from the callee swaps the roles for streams that start
+// after it.
+func (t *Tracker) direction(e *media.Entry, bySrc bool) uint8 {
+	if p, ok := t.table.Peer(e); ok && p.FromOffer() == e.FromOffer() {
+		return 0
+	}
+	if e.FromOffer() == bySrc {
+		return flagFromCaller
+	}
+	return flagToCaller
 }
 
 // eventPT returns the payload type a description gives telephone-event
@@ -495,6 +516,7 @@ func (t *Tracker) emit(r *stream, rep *rtp.Report, final bool, tsUS int64) error
 		ClockHz:          rep.ClockHz,
 		Final:            final,
 		Seq:              r.seq,
+		Direction:        directionOf(r.flags),
 		FirstUS:          rep.FirstUS,
 		LastUS:           rep.LastUS,
 		Packets:          u64(rep.Packets),
@@ -527,6 +549,16 @@ func (t *Tracker) emit(r *stream, rep *rtp.Report, final bool, tsUS int64) error
 		return fmt.Errorf("mediatrack: sink: %w", err)
 	}
 	return nil
+}
+
+func directionOf(flags uint8) uint8 {
+	switch {
+	case flags&flagFromCaller != 0:
+		return event.DirFromCaller
+	case flags&flagToCaller != 0:
+		return event.DirToCaller
+	}
+	return 0
 }
 
 // u64 reads a report count as unsigned: interval differences that went

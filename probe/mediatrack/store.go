@@ -42,6 +42,8 @@ const (
 	flagUsed uint8 = 1 << iota
 	flagV6
 	flagHeuristic
+	flagFromCaller // event.DirFromCaller
+	flagToCaller   // event.DirToCaller
 )
 
 // Streams live in chunks of chunkLen records that never move, so that the

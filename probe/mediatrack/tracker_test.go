@@ -137,9 +137,10 @@ func TestCallReports(t *testing.T) {
 		ssrc           uint32
 		packets, lost  int64
 		firstIntervals [2]uint64
+		dir            uint8
 	}{
-		{aliceRTP, bobRTP, 0xA11CE, n - 5, 5, [2]uint64{495, 500}},
-		{bobRTP, aliceRTP, 0xB0B, n, 0, [2]uint64{500, 500}},
+		{aliceRTP, bobRTP, 0xA11CE, n - 5, 5, [2]uint64{495, 500}, event.DirFromCaller},
+		{bobRTP, aliceRTP, 0xB0B, n, 0, [2]uint64{500, 500}, event.DirToCaller},
 	} {
 		rs := w.col.of(c.src, c.dst, c.ssrc)
 		if len(rs) != 3 {
@@ -155,7 +156,7 @@ func TestCallReports(t *testing.T) {
 				t.Errorf("%v report %d: Seq %d Final %v", c.src, i, r.Seq, r.Final)
 			}
 			if string(r.CallID) != call || string(r.Codec) != "PCMA" || r.PayloadType != 8 || r.ClockHz != 8000 ||
-				string(r.ProbeID) != "probe-1" || r.Version != event.Version {
+				string(r.ProbeID) != "probe-1" || r.Version != event.Version || r.Direction != c.dir {
 				t.Errorf("%v report %d: %q %q PT %d clock %d probe %q", c.src, i, r.CallID, r.Codec, r.PayloadType, r.ClockHz, r.ProbeID)
 			}
 			if i < 2 {
@@ -621,8 +622,8 @@ func TestLateOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range w.col.finals() {
-		if string(r.CallID) != call || string(r.Codec) != "PCMA" {
-			t.Errorf("%v: %q %q", r.Src, r.CallID, r.Codec)
+		if string(r.CallID) != call || string(r.Codec) != "PCMA" || r.Direction != 0 {
+			t.Errorf("%v: %q %q direction %d", r.Src, r.CallID, r.Codec, r.Direction)
 		}
 	}
 	if st := w.tr.Stats(); st.Mapped != 2 || st.SDPs != 2 {
