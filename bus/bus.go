@@ -20,15 +20,25 @@ type Topics struct {
 	SIP string `yaml:"sip"`
 	// RTP carries RTP stream reports, keyed by Call-ID like SIP.
 	RTP string `yaml:"rtp"`
+	// RTCP carries RTCP packets tied to calls.
+	RTCP string `yaml:"rtcp"`
 }
 
 // DefaultTopics are the topic names used when the config names none.
 func DefaultTopics() Topics {
-	return Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp"}
+	return Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp", RTCP: "trunkscope.rtcp"}
 }
 
-// All lists every topic.
-func (t Topics) All() []string { return []string{t.SIP, t.RTP} }
+// All lists every topic that is named.
+func (t Topics) All() []string {
+	var all []string
+	for _, n := range []string{t.SIP, t.RTP, t.RTCP} {
+		if n != "" {
+			all = append(all, n)
+		}
+	}
+	return all
+}
 
 // EnsureTopics creates the topics that do not exist yet. Existing topics are
 // left as they are (their partition count is not changed).

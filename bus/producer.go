@@ -81,6 +81,27 @@ func (p *Producer) SIP(ev *event.SIP) error {
 	return nil
 }
 
+// RTCP encodes r and queues it on the RTCP topic, keyed like RTP reports.
+func (p *Producer) RTCP(r *event.RTCP) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := len(p.arena)
+	p.arena = event.AppendRTCP(p.arena, r)
+	mid := len(p.arena)
+	if len(r.CallID) > 0 {
+		p.arena = append(p.arena, r.CallID...)
+	} else {
+		p.arena = r.Src.AppendTo(p.arena)
+	}
+	p.offsets = append(p.offsets, start, mid)
+	p.keys = append(p.keys, len(p.arena))
+	p.topicOf = append(p.topicOf, p.topics.RTCP)
+	if len(p.keys) >= p.batch {
+		return p.flush(context.Background())
+	}
+	return nil
+}
+
 // RTPReport encodes r and queues it on the RTP topic, keyed by its Call-ID
 // (or, for a stream no signalling tied to a call, its source address, so a
 // stream's reports stay in order). It implements the media tracker's sink.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/trunkscope/trunkscope/bus"
 	"github.com/trunkscope/trunkscope/event"
+	"github.com/trunkscope/trunkscope/probe/rtcp"
 	"github.com/trunkscope/trunkscope/schema"
 	"github.com/trunkscope/trunkscope/store"
 )
@@ -58,20 +59,24 @@ type Collector struct {
 	tracker *Tracker
 	log     *slog.Logger
 
-	pending            [][]any                  // sip_events rows
-	pendingRTP         [][]any                  // rtp_reports rows
-	last               map[TopicPartition]int64 // last offset consumed
-	sipTopic, rtpTopic string
-	dirty              span // stored CDRs whose rollups are not yet recomputed
-	lastRoll           time.Time
-	version            uint64
-	draining           bool
-	stats              Stats
+	pending     [][]any                  // sip_events rows
+	pendingRTP  [][]any                  // rtp_reports rows
+	last        map[TopicPartition]int64 // last offset consumed
+	pendingRTCP [][]any                  // rtcp_reports rows
+	rtcp        rtcp.Compound
+	sipTopic    string
+	mediaTopics map[string]bool // topics of stateless media events
+	dirty       span            // stored CDRs whose rollups are not yet recomputed
+	lastRoll    time.Time
+	version     uint64
+	draining    bool
+	stats       Stats
 }
 
 // Stats are the collector's counters, safe to read while it runs.
 type Stats struct {
 	Consumed, DecodeErrors, StoredEvents, StoredCDRs, StoredRTPReports, Rated, Unrated, FlushErrors atomic.Int64
+	RTCPParseErrors                                                                                 atomic.Int64
 	// StoreDown is true while stores fail and the collector retries.
 	StoreDown atomic.Bool
 }
@@ -89,9 +94,10 @@ func New(o Options, src Source, st store.Store, trunks *Trunks, pricing *Pricing
 	}
 	return &Collector{
 		o: o, src: src, st: st, pricing: pricing,
-		tracker: NewTracker(o.Timers, trunks, o.CorrelationHeader),
-		last:    map[TopicPartition]int64{},
-		log:     o.Logger.With("component", "collector"),
+		tracker:     NewTracker(o.Timers, trunks, o.CorrelationHeader),
+		last:        map[TopicPartition]int64{},
+		mediaTopics: map[string]bool{},
+		log:         o.Logger.With("component", "collector"),
 	}
 }
 
@@ -232,7 +238,7 @@ func (c *Collector) loop(ctx context.Context, ends map[TopicPartition]int64, inp
 			}
 			lastEvent = time.Now()
 			c.consume(f.rec, &ev)
-			if len(c.pending)+len(c.pendingRTP) >= c.o.BatchSize {
+			if len(c.pending)+len(c.pendingRTP)+len(c.pendingRTCP) >= c.o.BatchSize {
 				if err := send(c.cut(false)); err != nil {
 					return err
 				}
@@ -245,27 +251,27 @@ func (c *Collector) loop(ctx context.Context, ends map[TopicPartition]int64, inp
 // closed since the last cut, and the offsets the loop may commit once
 // these (and all earlier batches) are stored.
 type batch struct {
-	events, rtp [][]any
-	cdrs        []CDR
-	commits     map[TopicPartition]int64
-	force       bool // roll up and commit now, whatever the interval
+	events, rtp, rtcp [][]any
+	cdrs              []CDR
+	commits           map[TopicPartition]int64
+	force             bool // roll up and commit now, whatever the interval
 }
 
 // cut takes the loop's pending rows and commit points into a batch. The
 // commit points are the tracker's at this instant: no open call's first
 // event is passed.
 func (c *Collector) cut(force bool) *batch {
-	b := &batch{events: c.pending, rtp: c.pendingRTP, cdrs: c.tracker.TakeCDRs(), force: force,
+	b := &batch{events: c.pending, rtp: c.pendingRTP, rtcp: c.pendingRTCP, cdrs: c.tracker.TakeCDRs(), force: force,
 		commits: map[TopicPartition]int64{}}
-	c.pending, c.pendingRTP = nil, nil
+	c.pending, c.pendingRTP, c.pendingRTCP = nil, nil, nil
 	for _, p := range c.tracker.Partitions() {
 		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
 			b.commits[TopicPartition{c.sipTopic, p}] = next
 		}
 	}
 	for tp, last := range c.last {
-		if tp.Topic == c.rtpTopic && c.rtpTopic != "" {
-			b.commits[tp] = last + 1 // reports hold no state: stored is done
+		if c.mediaTopics[tp.Topic] {
+			b.commits[tp] = last + 1 // media events hold no state: stored is done
 		}
 	}
 	return b
@@ -316,6 +322,9 @@ func (c *Collector) consume(rec bus.Record, ev *event.SIP) {
 	if k, err := event.PeekKind(rec.Value); err == nil && k == event.KindRTPReport {
 		c.consumeRTP(rec)
 		return
+	} else if err == nil && k == event.KindRTCP {
+		c.consumeRTCP(rec)
+		return
 	}
 	c.sipTopic = rec.Topic
 	if err := event.DecodeSIP(rec.Value, ev); err != nil {
@@ -354,7 +363,7 @@ func (c *Collector) consumeRTP(rec bus.Record) {
 		r.ClockHz, final, r.Seq, uint64(r.FirstUS), uint64(r.LastUS), r.Packets, r.Expected, r.Lost, r.Duplicates,
 		r.Reordered, r.JitterMeanUS, r.JitterMaxUS, r.MaxDeltaUS, r.LossBursts, r.BurstRx1000, r.LateFixed, r.LateAdaptive,
 		r.MOSx1000, r.MOSFixedx1000, r.MOSAdaptivex1000, r.Direction})
-	c.rtpTopic = rec.Topic
+	c.mediaTopics[rec.Topic] = true
 }
 
 func sipRow(ev *event.SIP) []any {
@@ -371,7 +380,7 @@ func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // failed store is redone whole: every write is keyed, so writing a row
 // twice is harmless.
 func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
-	if !st.stored && (len(b.events) > 0 || len(b.rtp) > 0 || len(b.cdrs) > 0) {
+	if !st.stored && (len(b.events) > 0 || len(b.rtp) > 0 || len(b.rtcp) > 0 || len(b.cdrs) > 0) {
 		if c.o.BeforeStore != nil {
 			c.o.BeforeStore()
 		}
@@ -382,6 +391,9 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		}
 		if err := c.st.Insert(ctx, db+".rtp_reports", schema.RTPReportColumns, b.rtp); err != nil {
 			return fmt.Errorf("collector: storing %d RTP reports: %w", len(b.rtp), err)
+		}
+		if err := c.st.Insert(ctx, db+".rtcp_reports", schema.RTCPColumns, b.rtcp); err != nil {
+			return fmt.Errorf("collector: storing %d RTCP blocks: %w", len(b.rtcp), err)
 		}
 		rows := make([][]any, 0, len(b.cdrs))
 		var rated [][]any

@@ -302,3 +302,24 @@ func StreamReports(ctx context.Context, st store.Store, db string) ([]event.RTPR
 	}
 	return out, r.Err()
 }
+
+// RTCPCount is the number of stored RTCP blocks of one kind (sr, rr, xr)
+// from one source (capture, hep).
+type RTCPCount struct {
+	Source, Kind  string
+	Blocks, Calls int64
+}
+
+// RTCPCounts reads how many RTCP blocks are stored, and for how many calls.
+func RTCPCounts(ctx context.Context, st store.Store, db string) ([]RTCPCount, error) {
+	r, err := st.Query(ctx, `SELECT source, kind, count() AS n, uniqExact(call_id) AS calls
+		FROM `+db+`.rtcp_reports FINAL GROUP BY source, kind ORDER BY source, kind`)
+	if err != nil {
+		return nil, fmt.Errorf("collector: RTCP counts: %w", err)
+	}
+	out := make([]RTCPCount, 0, len(r.Data))
+	for i := range r.Data {
+		out = append(out, RTCPCount{Source: r.String(i, "source"), Kind: r.String(i, "kind"), Blocks: r.Int(i, "n"), Calls: r.Int(i, "calls")})
+	}
+	return out, r.Err()
+}

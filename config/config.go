@@ -50,8 +50,9 @@ type Kafka struct {
 
 // Topics names the event topics.
 type Topics struct {
-	SIP string `yaml:"sip"`
-	RTP string `yaml:"rtp"`
+	SIP  string `yaml:"sip"`
+	RTP  string `yaml:"rtp"`
+	RTCP string `yaml:"rtcp"`
 }
 
 // ClickHouse selects the store. No addresses means embedded chDB.
@@ -177,7 +178,7 @@ func Load(path string) (*Config, error) {
 func parse(b []byte, files fs.FS) (*Config, error) {
 	c := &Config{
 		ProbeID:    "probe-1",
-		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp"}},
+		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp", RTCP: "trunkscope.rtcp"}},
 		ClickHouse: ClickHouse{Database: "trunkscope"},
 		Numbering:  Numbering{NationalPrefix: "0", InternationalPrefix: "00"},
 		Collector: Collector{BatchSize: 5000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
@@ -202,8 +203,8 @@ func (c *Config) validate() error {
 	if c.Kafka.Replication < 1 {
 		return fmt.Errorf("kafka.replication: %d, must be at least 1", c.Kafka.Replication)
 	}
-	if c.Kafka.Group == "" || c.Kafka.Topics.SIP == "" || c.Kafka.Topics.RTP == "" {
-		return fmt.Errorf("kafka: group, topics.sip and topics.rtp must be set")
+	if c.Kafka.Group == "" || c.Kafka.Topics.SIP == "" || c.Kafka.Topics.RTP == "" || c.Kafka.Topics.RTCP == "" {
+		return fmt.Errorf("kafka: group, topics.sip, topics.rtp and topics.rtcp must be set")
 	}
 	if c.ClickHouse.Database == "" || strings.ContainsAny(c.ClickHouse.Database, "`'\" .;") {
 		return fmt.Errorf("clickhouse.database: %q is not a plain database name", c.ClickHouse.Database)

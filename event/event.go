@@ -29,6 +29,8 @@ func (k Kind) String() string {
 		return "sip"
 	case KindRTPReport:
 		return "rtp-report"
+	case KindRTCP:
+		return "rtcp"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }

@@ -46,3 +46,31 @@ func FuzzDecodeRTPReport(f *testing.F) {
 		}
 	})
 }
+
+func TestRTCPRoundTrip(t *testing.T) {
+	in := &RTCP{Header: Header{Version: Version, ProbeID: []byte("p"), TimeUS: 42}, CallID: []byte("c@h"),
+		Src: netip.MustParseAddrPort("10.0.0.1:10001"), Dst: netip.MustParseAddrPort("10.0.0.2:20001"), Format: RTCPJSON,
+		Raw: []byte(`{"type":200}`)}
+	NewIDHasher().SetRTCPID(in)
+	var out RTCP
+	if err := DecodeRTCP(AppendRTCP(nil, in), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.ID != in.ID || string(out.Raw) != string(in.Raw) || out.Format != RTCPJSON || out.Src != in.Src || string(out.CallID) != "c@h" || out.TimeUS != 42 {
+		t.Fatalf("round trip %+v", out)
+	}
+}
+
+func FuzzDecodeRTCP(f *testing.F) {
+	f.Add(AppendRTCP(nil, &RTCP{Format: RTCPBinary, Raw: []byte{0x80, 200, 0, 6}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r RTCP
+		if DecodeRTCP(b, &r) != nil {
+			return
+		}
+		var again RTCP
+		if err := DecodeRTCP(AppendRTCP(nil, &r), &again); err != nil || string(again.Raw) != string(r.Raw) {
+			t.Fatalf("re-encoded RTCP differs: %v", err)
+		}
+	})
+}

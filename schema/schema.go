@@ -45,6 +45,9 @@ var (
 		"ssrc", "payload_type", "codec", "clock_hz", "final", "seq", "first_us", "last_us", "packets", "expected", "lost",
 		"duplicates", "reordered", "jitter_mean_us", "jitter_max_us", "max_delta_us", "loss_bursts", "burst_r_x1000",
 		"late_fixed", "late_adaptive", "mos_x1000", "mos_fixed_x1000", "mos_adaptive_x1000", "direction"}
+	RTCPColumns = []string{"event_id", "block", "ts", "ts_us", "call_id", "src_ip", "src_port", "dst_ip", "dst_port",
+		"source", "kind", "reporter_ssrc", "ssrc", "fraction_lost", "cumulative_lost", "ext_highest_seq", "jitter", "lsr",
+		"dlsr", "sender_packets", "sender_octets", "loss_rate", "discard_rate", "round_trip_ms", "r_factor", "mos_lq_x10", "mos_cq_x10"}
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
 		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
 )

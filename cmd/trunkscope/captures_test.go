@@ -176,3 +176,13 @@ func TestStreamsMatchTshark(t *testing.T) {
 		})
 	}
 }
+
+// RTCP seen in a capture is stored and tied to its call through the SDP's
+// RTCP port: aaa.pcap's one compound (SR, SDES, BYE) belongs to the call
+// whose 183 carried the SDP.
+func TestCapturedRTCPTiedToCall(t *testing.T) {
+	r := mustRun(t, "replay", filepath.Join("..", "..", "probe", "testdata", "aaa.pcap"), "--data", t.TempDir(), "--streams")
+	if !strings.Contains(r.stdout, "RTCP blocks stored: capture/sr=1 (1 calls)") {
+		t.Fatalf("captured RTCP not stored with its call:\n%s", r.stdout)
+	}
+}

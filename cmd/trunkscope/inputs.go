@@ -114,11 +114,23 @@ func startHEP(ctx context.Context, e *env, probeID string, in inputs, prod *bus.
 		return err
 	}
 	var mu sync.Mutex
-	var other uint64
+	var other, rtcpN uint64
+	ids := event.NewIDHasher()
 	handle := func(pk *hep.Packet) error {
+		if pk.ProtoType == hep.ProtoRTCPJSON {
+			// RTCP as JSON (heplify, Kamailio, rtpengine, Asterisk): the
+			// correlation ID is the call's Call-ID.
+			mu.Lock()
+			defer mu.Unlock()
+			rtcpN++
+			ev := event.RTCP{Header: event.Header{Version: event.Version, ProbeID: []byte(probeID), TimeUS: pk.TimeUS},
+				CallID: pk.CorrelationID, Src: pk.Src, Dst: pk.Dst, Format: event.RTCPJSON, Raw: pk.Payload}
+			ids.SetRTCPID(&ev)
+			return prod.RTCP(&ev)
+		}
 		if pk.ProtoType != hep.ProtoSIP {
 			mu.Lock()
-			other++ // RTCP JSON, logs: not SIP, counted
+			other++ // logs and other types: counted
 			mu.Unlock()
 			return nil
 		}
@@ -153,6 +165,9 @@ func startHEP(ctx context.Context, e *env, probeID string, in inputs, prod *bus.
 			fmt.Fprintf(w, "# TYPE trunkscope_hep_%[1]s_total counter\ntrunkscope_hep_%[1]s_total %[2]d\n", c.Name, c.Value)
 		}
 		sample(w, "trunkscope_hep_not_sip_total", "counter", n)
+		mu.Lock()
+		sample(w, "trunkscope_hep_rtcp_total", "counter", rtcpN)
+		mu.Unlock()
 	})
 	wg.Add(1)
 	go func() {

@@ -66,7 +66,19 @@ func printStreams(ctx context.Context, e *env, cfg *config.Config, dataDir, form
 		return err
 	}
 	fmt.Fprintln(e.stdout)
-	return mediatrack.WriteTable(e.stdout, reports, format)
+	if err := mediatrack.WriteTable(e.stdout, reports, format); err != nil {
+		return err
+	}
+	counts, err := collector.RTCPCounts(ctx, s.st, s.db())
+	if err != nil || len(counts) == 0 {
+		return err
+	}
+	fmt.Fprint(e.stdout, "RTCP blocks stored:")
+	for _, c := range counts {
+		fmt.Fprintf(e.stdout, " %s/%s=%d (%d calls)", c.Source, c.Kind, c.Blocks, c.Calls)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
 }
 
 // replay runs the embedded pipeline over one capture and prints the table.

@@ -205,7 +205,7 @@ func (t *Tracker) UDP(tsUS int64, src, dst netip.AddrPort, payload []byte) {
 	// RTCP first: rtp.LooksLikeRTP takes RTCP's XR and feedback types
 	// for RTP payload types 77-79 with the marker bit (RFC 5761 §4).
 	if rtcp.LooksLikeRTCP(payload) {
-		t.rtcpPacket(src, dst, payload)
+		t.rtcpPacket(tsUS, src, dst, payload)
 		return
 	}
 	// The header and key are on the stack: no aliasing with the
@@ -262,7 +262,7 @@ func (t *Tracker) msOf(tsUS int64) uint32 { return uint32((tsUS - t.baseUS) / 10
 // rtcpPacket counts and parses an RTCP compound. On a privileged port it
 // must be an SDP's RTCP address: there, DNS and such pass the checks now
 // and then.
-func (t *Tracker) rtcpPacket(src, dst netip.AddrPort, b []byte) {
+func (t *Tracker) rtcpPacket(tsUS int64, src, dst netip.AddrPort, b []byte) {
 	if src.Port() < 1024 || dst.Port() < 1024 {
 		if _, _, _, ok := t.table.LookupPair(src, dst); !ok {
 			t.stats.NotRTP++
@@ -278,7 +278,9 @@ func (t *Tracker) rtcpPacket(src, dst netip.AddrPort, b []byte) {
 	}
 	if rtcp.Parse(b, &t.comp) != nil {
 		t.stats.RTCPErrors++
+		return
 	}
+	t.emitRTCP(tsUS, src, dst, b)
 }
 
 // start begins the stream of the RTP packet with header hd and key k,
