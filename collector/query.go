@@ -95,7 +95,7 @@ var ExportColumns = []string{"call_id", "leg", "trunk", "direction", "caller", "
 	"pdd_ms", "duration_ms", "outcome", "final_code", "hangup_by", "flags", "billable_s", "cost", "currency",
 	"destination", "deck_version", "caller_e164", "callee_e164", "ring_ms", "reason", "correlation",
 	"fwd_packets", "fwd_lost", "fwd_jitter_ms", "fwd_mos", "rev_packets", "rev_lost", "rev_jitter_ms", "rev_mos",
-	"mos", "one_way_audio", "codecs"}
+	"mos", "one_way_audio", "codecs", "fwd_mos_min", "rev_mos_min"}
 
 // Export writes CDRs started in [from, to) joined with their cost, as csv
 // or jsonl, ordered by start time.
@@ -115,18 +115,26 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 	// address: sent from the INVITE sender's address is forward, sent to it
 	// reverse (right where media and signalling share an address).
 	rng := fmt.Sprintf("start_time >= toDateTime(%d, 'UTC') AND start_time < toDateTime(%d, 'UTC')", from.Unix(), to.Unix())
+	// Packets, loss and jitter come from each stream's final report; the
+	// MOS is the final report's (the whole stream) and, per DESIGN.md, the
+	// lowest of its interval reports and that (the worst the listener had).
 	media := fmt.Sprintf(`SELECT call_id, leg,
-			sumIf(packets, fwd) AS fwd_packets, sumIf(lost, fwd) AS fwd_lost, maxIf(jitter_max_us, fwd) AS fwd_jitter_max_us,
-			minIf(mos_x1000, fwd) AS fwd_mos_x1000, countIf(fwd) AS fwd_streams,
-			sumIf(packets, rev) AS rev_packets, sumIf(lost, rev) AS rev_lost, maxIf(jitter_max_us, rev) AS rev_jitter_max_us,
-			minIf(mos_x1000, rev) AS rev_mos_x1000, countIf(rev) AS rev_streams
+			sumIf(packets, fwd AND final = 1) AS fwd_packets, sumIf(lost, fwd AND final = 1) AS fwd_lost,
+			maxIf(jitter_max_us, fwd AND final = 1) AS fwd_jitter_max_us,
+			minIf(mos_x1000, fwd AND final = 1) AS fwd_mos_x1000, countIf(fwd AND final = 1) AS fwd_streams,
+			minIf(mos_x1000, fwd AND packets > 0) AS fwd_mos_min_x1000,
+			sumIf(packets, rev AND final = 1) AS rev_packets, sumIf(lost, rev AND final = 1) AS rev_lost,
+			maxIf(jitter_max_us, rev AND final = 1) AS rev_jitter_max_us,
+			minIf(mos_x1000, rev AND final = 1) AS rev_mos_x1000, countIf(rev AND final = 1) AS rev_streams,
+			minIf(mos_x1000, rev AND packets > 0) AS rev_mos_min_x1000
 		FROM (
-			SELECT call_id, leg, packets, lost, jitter_max_us, mos_x1000,
+			SELECT call_id, leg, final, seq, packets, lost, jitter_max_us, mos_x1000,
 				direction = 1 OR (direction = 0 AND s_ip = leg_ip) AS fwd,
 				direction = 2 OR (direction = 0 AND d_ip = leg_ip AND s_ip != leg_ip) AS rev
 			FROM (SELECT call_id, leg, src_ip AS leg_ip FROM %[1]s.cdrs FINAL WHERE %[2]s) AS l
-			ALL INNER JOIN (SELECT call_id, src_ip AS s_ip, dst_ip AS d_ip, direction, packets, lost, jitter_max_us, mos_x1000
-				FROM %[1]s.rtp_reports FINAL WHERE final = 1 AND call_id != '') AS m USING (call_id)
+			ALL INNER JOIN (SELECT call_id, src_ip AS s_ip, dst_ip AS d_ip, direction, final, seq, packets, lost,
+					jitter_max_us, mos_x1000
+				FROM %[1]s.rtp_reports FINAL WHERE call_id != '') AS m USING (call_id)
 		)
 		GROUP BY call_id, leg`, db, rng)
 	q := fmt.Sprintf(`SELECT * FROM (
@@ -175,6 +183,13 @@ func Export(ctx context.Context, st store.Store, db string, from, to time.Time, 
 			r.String(i, "correlation")}
 		rec = append(rec, mediaFields(r, i)...)
 		rec = append(rec, r.String(i, "codecs"))
+		for _, d := range []string{"fwd", "rev"} {
+			v := ""
+			if r.Int(i, d+"_streams") > 0 {
+				v = strconv.FormatFloat(float64(r.Int(i, d+"_mos_min_x1000"))/1000, 'f', 2, 64)
+			}
+			rec = append(rec, v)
+		}
 		if err := r.Err(); err != nil {
 			return i, err
 		}

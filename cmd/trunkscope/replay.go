@@ -69,6 +69,9 @@ func printStreams(ctx context.Context, e *env, cfg *config.Config, dataDir, form
 	if err := mediatrack.WriteTable(e.stdout, reports, format); err != nil {
 		return err
 	}
+	if format != "table" {
+		return nil // csv is for tools: the streams alone
+	}
 	counts, err := collector.RTCPCounts(ctx, s.st, s.db())
 	if err != nil || len(counts) == 0 {
 		return err
