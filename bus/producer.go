@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -66,59 +67,37 @@ func NewProducer(brokers []string, topics Topics, o ProducerOptions) *Producer {
 // SIP encodes ev and queues it, keyed by Call-ID; it writes the batch when
 // full. It implements the probe's sink: ev may be reused once it returns.
 func (p *Producer) SIP(ev *event.SIP) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	start := len(p.arena)
-	p.arena = event.AppendSIP(p.arena, ev)
-	mid := len(p.arena)
-	p.arena = append(p.arena, ev.CallID...)
-	p.offsets = append(p.offsets, start, mid)
-	p.keys = append(p.keys, len(p.arena))
-	p.topicOf = append(p.topicOf, p.topics.SIP)
-	if len(p.keys) >= p.batch {
-		return p.flush(context.Background())
-	}
-	return nil
+	return p.enqueue(p.topics.SIP, ev.CallID, netip.AddrPort{}, func(b []byte) []byte { return event.AppendSIP(b, ev) })
 }
 
 // RTCP encodes r and queues it on the RTCP topic, keyed like RTP reports.
 func (p *Producer) RTCP(r *event.RTCP) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	start := len(p.arena)
-	p.arena = event.AppendRTCP(p.arena, r)
-	mid := len(p.arena)
-	if len(r.CallID) > 0 {
-		p.arena = append(p.arena, r.CallID...)
-	} else {
-		p.arena = r.Src.AppendTo(p.arena)
-	}
-	p.offsets = append(p.offsets, start, mid)
-	p.keys = append(p.keys, len(p.arena))
-	p.topicOf = append(p.topicOf, p.topics.RTCP)
-	if len(p.keys) >= p.batch {
-		return p.flush(context.Background())
-	}
-	return nil
+	return p.enqueue(p.topics.RTCP, r.CallID, r.Src, func(b []byte) []byte { return event.AppendRTCP(b, r) })
 }
 
 // RTPReport encodes r and queues it on the RTP topic, keyed by its Call-ID
 // (or, for a stream no signalling tied to a call, its source address, so a
 // stream's reports stay in order). It implements the media tracker's sink.
 func (p *Producer) RTPReport(r *event.RTPReport) error {
+	return p.enqueue(p.topics.RTP, r.CallID, r.Src, func(b []byte) []byte { return event.AppendRTPReport(b, r) })
+}
+
+// enqueue appends an encoded event and its key (callID, or src when there
+// is none) to the arena and writes the batch when full.
+func (p *Producer) enqueue(topic string, callID []byte, src netip.AddrPort, encode func([]byte) []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	start := len(p.arena)
-	p.arena = event.AppendRTPReport(p.arena, r)
+	p.arena = encode(p.arena)
 	mid := len(p.arena)
-	if len(r.CallID) > 0 {
-		p.arena = append(p.arena, r.CallID...)
+	if len(callID) > 0 || !src.IsValid() {
+		p.arena = append(p.arena, callID...)
 	} else {
-		p.arena = r.Src.AppendTo(p.arena)
+		p.arena = src.AppendTo(p.arena)
 	}
 	p.offsets = append(p.offsets, start, mid)
 	p.keys = append(p.keys, len(p.arena))
-	p.topicOf = append(p.topicOf, p.topics.RTP)
+	p.topicOf = append(p.topicOf, topic)
 	if len(p.keys) >= p.batch {
 		return p.flush(context.Background())
 	}

@@ -21,21 +21,8 @@ type Reason struct {
 // section. It looks only at headers (never the body) and tolerates any
 // case and LWS; a message without one gives the zero Reason.
 func parseReason(raw []byte) Reason {
-	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
-		raw = raw[:i]
-	}
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = nil
-		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), []byte("Reason")) {
-			continue
-		}
-		return reasonValue(bytes.TrimSpace(value))
+	if v := headerValue(raw, "Reason", ""); v != nil {
+		return reasonValue(v)
 	}
 	return Reason{}
 }

@@ -82,15 +82,8 @@ func DecodeSIP(b []byte, s *SIP) error {
 	}
 	s.Reset()
 	s.Version = b[1]
-	b = b[3:]
-	for len(b) > 0 {
-		tag := b[0]
-		n, w := binary.Uvarint(b[1:])
-		if w <= 0 || n > uint64(len(b)-1-w) {
-			return fmt.Errorf("event: field %d: %w", tag, ErrTruncated)
-		}
-		v := b[1+w : 1+w+int(n)]
-		b = b[1+w+int(n):]
+	return fields(b[3:], "sip", func(tag byte, v []byte) error {
+		var err error
 		var x uint64
 		switch tag {
 		case tagTimeUS, tagTransport, tagStatus, tagCSeqNum, tagCaptureID, tagFlags:
@@ -137,8 +130,8 @@ func DecodeSIP(b []byte, s *SIP) error {
 		case tagFlags:
 			s.Flags = Flags(x)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func appendBytes(dst []byte, tag byte, v []byte) []byte {
@@ -177,4 +170,23 @@ func appendAddrPort(dst []byte, tag byte, ap netip.AddrPort) []byte {
 	// uvarint length rather than corrupt the field.
 	v := append([]byte(nil), dst[start:]...)
 	return appendBytes(dst[:start-2], tag, v)
+}
+
+// fields calls fn for each tagged field of an event body (after the
+// 3-byte envelope header), stopping at the first error. A field whose
+// length runs past the end is ErrTruncated.
+func fields(b []byte, what string, fn func(tag byte, v []byte) error) error {
+	for len(b) > 0 {
+		tag := b[0]
+		n, w := binary.Uvarint(b[1:])
+		if w <= 0 || n > uint64(len(b)-1-w) {
+			return fmt.Errorf("event: %s field %d: %w", what, tag, ErrTruncated)
+		}
+		v := b[1+w : 1+w+int(n)]
+		b = b[1+w+int(n):]
+		if err := fn(tag, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 )
@@ -64,15 +63,7 @@ func DecodeRTCP(b []byte, r *RTCP) error {
 	}
 	*r = RTCP{}
 	r.Version = b[1]
-	b = b[3:]
-	for len(b) > 0 {
-		tag := b[0]
-		n, w := binary.Uvarint(b[1:])
-		if w <= 0 || n > uint64(len(b)-1-w) {
-			return fmt.Errorf("event: rtcp field %d: %w", tag, ErrTruncated)
-		}
-		v := b[1+w : 1+w+int(n)]
-		b = b[1+w+int(n):]
+	return fields(b[3:], "rtcp", func(tag byte, v []byte) error {
 		switch tag {
 		case rtcpTagID:
 			if len(v) != len(r.ID) {
@@ -104,8 +95,8 @@ func DecodeRTCP(b []byte, r *RTCP) error {
 				r.Format = uint8(x)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // SetRTCPID derives an RTCP event's ID from its content, like SetID for

@@ -135,101 +135,98 @@ func DecodeRTPReport(b []byte, r *RTPReport) error {
 	}
 	*r = RTPReport{}
 	r.Version = b[1]
-	b = b[3:]
-	for len(b) > 0 {
-		tag := b[0]
-		n, w := binary.Uvarint(b[1:])
-		if w <= 0 || n > uint64(len(b)-1-w) {
-			return fmt.Errorf("event: rtp report field %d: %w", tag, ErrTruncated)
-		}
-		v := b[1+w : 1+w+int(n)]
-		b = b[1+w+int(n):]
+	return fields(b[3:], "rtp report", func(tag byte, v []byte) error {
 		switch tag {
 		case rtpTagID:
 			if len(v) != len(r.ID) {
 				return fmt.Errorf("event: id of %d bytes: %w", len(v), ErrTruncated)
 			}
 			copy(r.ID[:], v)
-			continue
+			return nil
 		case rtpTagProbeID:
 			r.ProbeID = v
-			continue
+			return nil
 		case rtpTagCallID:
 			r.CallID = v
-			continue
+			return nil
 		case rtpTagCodec:
 			r.Codec = v
-			continue
+			return nil
 		case rtpTagSrc:
 			if err := r.Src.UnmarshalBinary(v); err != nil {
 				return fmt.Errorf("event: rtp source: %w", err)
 			}
-			continue
+			return nil
 		case rtpTagDst:
 			if err := r.Dst.UnmarshalBinary(v); err != nil {
 				return fmt.Errorf("event: rtp destination: %w", err)
 			}
-			continue
+			return nil
 		}
 		if tag > rtpTagDirection {
-			continue // a newer producer's field
+			return nil // a newer producer's field
 		}
 		x, err := u64(tag, v)
 		if err != nil {
 			return err
 		}
-		switch tag {
-		case rtpTagTimeUS:
-			r.TimeUS = int64(x)
-		case rtpTagSSRC:
-			r.SSRC = uint32(x)
-		case rtpTagPT:
-			r.PayloadType = uint8(x)
-		case rtpTagClock:
-			r.ClockHz = uint32(x)
-		case rtpTagFinal:
-			r.Final = x != 0
-		case rtpTagSeq:
-			r.Seq = uint32(x)
-		case rtpTagFirst:
-			r.FirstUS = int64(x)
-		case rtpTagLast:
-			r.LastUS = int64(x)
-		case rtpTagPackets:
-			r.Packets = x
-		case rtpTagExpected:
-			r.Expected = x
-		case rtpTagLost:
-			r.Lost = unzigzag(x)
-		case rtpTagDup:
-			r.Duplicates = x
-		case rtpTagReorder:
-			r.Reordered = x
-		case rtpTagJitterMean:
-			r.JitterMeanUS = uint32(x)
-		case rtpTagJitterMax:
-			r.JitterMaxUS = uint32(x)
-		case rtpTagMaxDelta:
-			r.MaxDeltaUS = uint32(x)
-		case rtpTagBursts:
-			r.LossBursts = uint32(x)
-		case rtpTagBurstR:
-			r.BurstRx1000 = uint32(x)
-		case rtpTagLateFixed:
-			r.LateFixed = x
-		case rtpTagLateAdaptive:
-			r.LateAdaptive = x
-		case rtpTagMOS:
-			r.MOSx1000 = uint32(x)
-		case rtpTagMOSFixed:
-			r.MOSFixedx1000 = uint32(x)
-		case rtpTagMOSAdaptive:
-			r.MOSAdaptivex1000 = uint32(x)
-		case rtpTagDirection:
-			r.Direction = uint8(x)
-		}
+		r.setNumber(tag, x)
+		return nil
+	})
+}
+
+// setNumber stores a numeric field.
+func (r *RTPReport) setNumber(tag byte, x uint64) {
+	switch tag {
+	case rtpTagTimeUS:
+		r.TimeUS = int64(x)
+	case rtpTagSSRC:
+		r.SSRC = uint32(x)
+	case rtpTagPT:
+		r.PayloadType = uint8(x)
+	case rtpTagClock:
+		r.ClockHz = uint32(x)
+	case rtpTagFinal:
+		r.Final = x != 0
+	case rtpTagSeq:
+		r.Seq = uint32(x)
+	case rtpTagFirst:
+		r.FirstUS = int64(x)
+	case rtpTagLast:
+		r.LastUS = int64(x)
+	case rtpTagPackets:
+		r.Packets = x
+	case rtpTagExpected:
+		r.Expected = x
+	case rtpTagLost:
+		r.Lost = unzigzag(x)
+	case rtpTagDup:
+		r.Duplicates = x
+	case rtpTagReorder:
+		r.Reordered = x
+	case rtpTagJitterMean:
+		r.JitterMeanUS = uint32(x)
+	case rtpTagJitterMax:
+		r.JitterMaxUS = uint32(x)
+	case rtpTagMaxDelta:
+		r.MaxDeltaUS = uint32(x)
+	case rtpTagBursts:
+		r.LossBursts = uint32(x)
+	case rtpTagBurstR:
+		r.BurstRx1000 = uint32(x)
+	case rtpTagLateFixed:
+		r.LateFixed = x
+	case rtpTagLateAdaptive:
+		r.LateAdaptive = x
+	case rtpTagMOS:
+		r.MOSx1000 = uint32(x)
+	case rtpTagMOSFixed:
+		r.MOSFixedx1000 = uint32(x)
+	case rtpTagMOSAdaptive:
+		r.MOSAdaptivex1000 = uint32(x)
+	case rtpTagDirection:
+		r.Direction = uint8(x)
 	}
-	return nil
 }
 
 // SetRTPID derives a report's ID from its content (probe, stream, report

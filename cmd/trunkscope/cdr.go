@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"time"
 
@@ -22,19 +23,15 @@ func cmdCDR(e *env, args []string) error {
 start time. Times are RFC 3339 (2026-01-05T09:00:00Z) or dates (2026-01-05, UTC).`)
 	var c common
 	c.register(fs)
-	from := fs.String("from", "", "start of the range (inclusive); default: the beginning")
-	to := fs.String("to", "", "end of the range (exclusive); default: no end")
+	var rng timeRange
+	rng.register(fs)
 	format := fs.String("format", "csv", "csv or jsonl")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	f, err := parseTime(*from, time.Unix(0, 0))
+	f, t, err := rng.parse()
 	if err != nil {
-		return usagef("--from: %v", err)
-	}
-	t, err := parseTime(*to, time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		return usagef("--to: %v", err)
+		return err
 	}
 	if *format != "csv" && *format != "jsonl" {
 		return usagef("--format %q: want csv or jsonl", *format)
@@ -55,6 +52,24 @@ start time. Times are RFC 3339 (2026-01-05T09:00:00Z) or dates (2026-01-05, UTC)
 	}
 	e.log.Debug("exported", "cdrs", n)
 	return nil
+}
+
+// timeRange is the --from/--to pair of the commands that read a range.
+type timeRange struct{ from, to string }
+
+func (r *timeRange) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.from, "from", "", "start of the range (inclusive); default: the beginning")
+	fs.StringVar(&r.to, "to", "", "end of the range (exclusive); default: no end")
+}
+
+func (r *timeRange) parse() (from, to time.Time, err error) {
+	if from, err = parseTime(r.from, time.Unix(0, 0)); err != nil {
+		return from, to, usagef("--from: %v", err)
+	}
+	if to, err = parseTime(r.to, time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC)); err != nil {
+		return from, to, usagef("--to: %v", err)
+	}
+	return from, to, nil
 }
 
 func parseTime(s string, def time.Time) (time.Time, error) {

@@ -22,8 +22,8 @@ Examples:
   trunkscope kpi --by carrier-destination --format json`)
 	var c common
 	c.register(fs)
-	from := fs.String("from", "", "start of the range (inclusive); default: the beginning")
-	to := fs.String("to", "", "end of the range (exclusive); default: no end")
+	var rng timeRange
+	rng.register(fs)
 	step := fs.Duration("step", 0, "bucket size (whole minutes); default: one bucket for the whole range")
 	by := fs.String("by", "trunk", "trunk, destination or carrier-destination")
 	trunk := fs.String("trunk", "", "only this trunk")
@@ -31,13 +31,9 @@ Examples:
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	f, err := parseTime(*from, time.Unix(0, 0))
+	f, t, err := rng.parse()
 	if err != nil {
-		return usagef("--from: %v", err)
-	}
-	t, err := parseTime(*to, time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		return usagef("--to: %v", err)
+		return err
 	}
 	if *format != "table" && *format != "json" {
 		return usagef("--format %q: want table or json", *format)

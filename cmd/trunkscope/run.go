@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,16 +23,12 @@ consuming SIP events into CDRs and rated CDRs, and the live inputs given
 on SIGINT or SIGTERM: what was consumed is stored and committed first.
 
 Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
-	var c common
-	var in inputs
-	c.register(fs)
-	in.register(fs)
-	statsEvery := fs.Duration("stats-interval", 30*time.Second, "how often to log throughput")
-	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (/metrics, /healthz), e.g. 127.0.0.1:9460")
+	var o serveFlags
+	o.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return serve(e, &c, in, true, *statsEvery, *metricsAddr)
+	return serve(e, &o.common, o.inputs, true, o.statsEvery, o.metricsAddr)
 }
 
 func cmdProbe(e *env, args []string) error {
@@ -44,19 +41,30 @@ embedded broker, store and collector, exactly like 'trunkscope run'.
 Examples:
   trunkscope probe --iface eth1 --bpf "udp port 5060 or tcp port 5060" --config prod.yml
   trunkscope probe --hep-listen 0.0.0.0:9060 --hep-auth-key s3cret --config prod.yml`)
-	var c common
-	var in inputs
-	c.register(fs)
-	in.register(fs)
-	statsEvery := fs.Duration("stats-interval", 30*time.Second, "how often to log throughput")
-	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics on this address (/metrics, /healthz), e.g. 127.0.0.1:9460")
+	var o serveFlags
+	o.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if !in.any() {
+	if !o.inputs.any() {
 		return usagef("no input: give --iface and/or --hep-listen")
 	}
-	return serve(e, &c, in, false, *statsEvery, *metricsAddr)
+	return serve(e, &o.common, o.inputs, false, o.statsEvery, o.metricsAddr)
+}
+
+// serveFlags are the flags of the long-running roles.
+type serveFlags struct {
+	common
+	inputs
+	statsEvery  time.Duration
+	metricsAddr string
+}
+
+func (o *serveFlags) register(fs *flag.FlagSet) {
+	o.common.register(fs)
+	o.inputs.register(fs)
+	fs.DurationVar(&o.statsEvery, "stats-interval", 30*time.Second, "how often to log throughput")
+	fs.StringVar(&o.metricsAddr, "metrics-listen", "", "serve Prometheus metrics on this address (/metrics, /healthz), e.g. 127.0.0.1:9460")
 }
 
 // serve runs inputs and, with withCollector or on the embedded broker, the
