@@ -85,7 +85,8 @@ type Tracker struct {
 	index  index
 	seed   maphash.Seed
 	keys   [6]uint64
-	v6     []addrPair
+	v6     []*[v6Chunk]addrPair
+	v6N    uint32 // address pairs handed out (free ones are in v6Free)
 	v6Free []uint32
 
 	// Calls that streams belong to, and their index by Call-ID.

@@ -86,7 +86,7 @@ func (t *Tracker) alloc() int32 {
 func (t *Tracker) release(i int32) {
 	r := t.rec(i)
 	if r.flags&flagV6 != 0 {
-		t.v6[r.a] = addrPair{}
+		*t.pair(r.a) = addrPair{}
 		t.v6Free = append(t.v6Free, r.a)
 	}
 	if r.call >= 0 {
@@ -100,21 +100,35 @@ func (t *Tracker) release(i int32) {
 // addrPair holds an IPv6 stream's addresses.
 type addrPair struct{ src, dst [16]byte }
 
+// v6Chunk is how many address pairs are allocated at a time: growing in
+// fixed chunks instead of by append keeps the unused slack to one chunk
+// (append grows large slices by a quarter, 8 bytes a stream on average,
+// which took IPv6 streams past the 512-byte budget).
+const v6Chunk = 1024
+
+// pair returns address pair i.
+func (t *Tracker) pair(i uint32) *addrPair { return &t.v6[i/v6Chunk][i%v6Chunk] }
+
 func (t *Tracker) newPair(src, dst [16]byte) uint32 {
 	if n := len(t.v6Free); n > 0 {
 		i := t.v6Free[n-1]
 		t.v6Free = t.v6Free[:n-1]
-		t.v6[i] = addrPair{src, dst}
+		*t.pair(i) = addrPair{src, dst}
 		return i
 	}
-	t.v6 = append(t.v6, addrPair{src, dst})
-	return uint32(len(t.v6) - 1)
+	i := t.v6N
+	if int(i/v6Chunk) == len(t.v6) {
+		t.v6 = append(t.v6, new([v6Chunk]addrPair))
+	}
+	t.v6N++
+	*t.pair(i) = addrPair{src, dst}
+	return i
 }
 
 // addrs returns a stream's source and destination.
 func (t *Tracker) addrs(r *stream) (src, dst netip.AddrPort) {
 	if r.flags&flagV6 != 0 {
-		p := &t.v6[r.a]
+		p := t.pair(r.a)
 		return netip.AddrPortFrom(netip.AddrFrom16(p.src), r.sport), netip.AddrPortFrom(netip.AddrFrom16(p.dst), r.dport)
 	}
 	var a, b [4]byte
@@ -167,7 +181,7 @@ func (t *Tracker) recHash(i int32) uint64 {
 	r := t.rec(i)
 	k := key{a: r.a, b: r.b, ports: uint32(r.sport)<<16 | uint32(r.dport), ssrc: r.st.SSRC()}
 	if r.flags&flagV6 != 0 {
-		p := &t.v6[r.a]
+		p := t.pair(r.a)
 		k.v6, k.s6, k.d6 = true, p.src, p.dst
 	}
 	return t.hash(&k)
@@ -216,7 +230,7 @@ func (t *Tracker) find(k *key, h uint64) int32 {
 					if r.flags&flagV6 == 0 && r.a == k.a && r.b == k.b {
 						return j
 					}
-				} else if r.flags&flagV6 != 0 && t.v6[r.a].src == k.s6 && t.v6[r.a].dst == k.d6 {
+				} else if r.flags&flagV6 != 0 && t.pair(r.a).src == k.s6 && t.pair(r.a).dst == k.d6 {
 					return j
 				}
 			}

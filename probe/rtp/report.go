@@ -82,7 +82,7 @@ func (s *Stream) Snapshot() Report {
 	t := s.totals()
 	r := s.report(t, true)
 	r.FirstUS, r.LastUS = s.firstUS, s.lastUS
-	r.MeanJitterMS = s.meanJitter
+	r.MeanJitterMS = s.toMS(s.meanJitter)
 	r.MaxJitterMS = s.toMS(s.maxJitter)
 	r.MaxDeltaMS = float64(s.maxDeltaUS) / 1000
 	if s.c.packets == 0 {

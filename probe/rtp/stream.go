@@ -172,19 +172,25 @@ type Stream struct {
 	eventPT uint8
 	flags   uint8
 	prevPT  uint8 // payload type of the previous packet, for Wireshark's "follows CN"
-	fixedUS float64
-	adMinUS float64
-	adMaxUS float64
-	codec   mos.Codec
-	id      float64
+	// ivNJitter and fixLateRun (the interval's jitter samples, the late
+	// run of the fixed buffer) sit among the small fields: placed with the
+	// other interval and buffer fields they left 8 bytes of padding, which
+	// an IPv6 stream's record could not spare (DESIGN.md: <= 512 bytes).
+	ivNJitter uint32
+	fixedUS   float64
+	adMinUS   float64
+	adMaxUS   float64
+	codec     mos.Codec
+	id        float64
 
 	// Sequence state (RFC 3550 A.1), extended numbers start at 1<<16 so
 	// that a packet from before the first one does not underflow.
-	baseExt   uint32
-	maxExt    uint32
-	nextFinal uint32 // lowest extended number not yet handed to the chain
-	chainRun  uint32 // length of the current run of lost positions
-	seen      uint64 // bit i: extended number maxExt-i was received
+	baseExt    uint32
+	maxExt     uint32
+	nextFinal  uint32 // lowest extended number not yet handed to the chain
+	chainRun   uint32 // length of the current run of lost positions
+	fixLateRun uint32
+	seen       uint64 // bit i: extended number maxExt-i was received
 
 	// Timing. Timestamps are extended to 64 bits (tsExt) against the last
 	// one seen.
@@ -198,21 +204,19 @@ type Stream struct {
 	jitter    float64 // J, timestamp units
 
 	maxJitter  float64 // timestamp units, regular packets
-	meanJitter float64 // ms, Wireshark's running mean
+	meanJitter float64 // Wireshark's running mean, in clock units (ms at report time: one division less per packet)
 	maxDeltaUS int64
 
 	// The interval's own extremes and sums (reset by Interval).
 	ivFirstUS    int64
 	ivMaxJitter  float64
 	ivSumJitter  float64
-	ivNJitter    uint32
 	ivMaxDeltaUS int64
 
 	// Jitter buffers, transit times in µs.
-	fixAnchor  float64
-	fixLateRun uint32
-	adMean     float64
-	adDev      float64
+	fixAnchor float64
+	adMean    float64
+	adDev     float64
 
 	c    counters // since Init
 	base counters // at the last Interval
@@ -325,7 +329,7 @@ func (s *Stream) Add(tsUS int64, h *Header, payloadLen int) {
 		if s.flags&flagWireshark != 0 {
 			ref = s.prevArrUS
 		}
-		d := float64(tsUS-ref)*float64(s.clock)/1e6 - float64(ts-s.refTS)
+		d := float64(tsUS-ref)*float64(s.clock)*1e-6 - float64(ts-s.refTS) // a multiply: this runs per packet
 		s.jitter += (math.Abs(d) - s.jitter) / 16
 		s.refArrUS, s.refTS = tsUS, ts
 		if !dup {
@@ -350,7 +354,7 @@ func (s *Stream) Add(tsUS int64, h *Header, payloadLen int) {
 	// by total_nr), so the mean is only a true average over streams whose
 	// packets are all regular.
 	n := float64(c.packets - 1)
-	s.meanJitter = (s.meanJitter*(n-1) + s.jitterMS()) / n
+	s.meanJitter = (s.meanJitter*(n-1) + s.jitter) / n
 }
 
 // start takes the first packet: base sequence number, first timestamp,
