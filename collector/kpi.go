@@ -208,3 +208,18 @@ func concurrency(ctx context.Context, st store.Store, db string, from, to time.T
 	}
 	return nil
 }
+
+// RecomputeRollups rewrites the per-minute KPI and code rollups of every
+// minute in [from, to) from cdrs FINAL (a rebuild, or a bench). Peak
+// concurrency is recomputed by the collector as CDRs are stored; over a
+// whole history it is a sweep of every leg, left to the caller.
+func RecomputeRollups(ctx context.Context, st store.Store, db string, from, to time.Time) error {
+	v := uint64(time.Now().UnixNano())
+	if err := st.Exec(ctx, minuteSQL(db, from, to, v)); err != nil {
+		return fmt.Errorf("collector: KPI rollup %s..%s: %w", from, to, err)
+	}
+	if err := st.Exec(ctx, codesSQL(db, from, to, v)); err != nil {
+		return fmt.Errorf("collector: code rollup %s..%s: %w", from, to, err)
+	}
+	return nil
+}

@@ -169,22 +169,26 @@ func KPIs(ctx context.Context, st store.Store, db string, q KPIQuery) ([]KPI, er
 	if err != nil {
 		return nil, fmt.Errorf("collector: KPI concurrency: %w", err)
 	}
+	if q.By != ByTrunk && q.By != "" {
+		return out, nil
+	}
+	// Index the rows by bucket, trunk and direction: a 30-day range at a
+	// one-hour step has tens of thousands of rows and codes.
+	at := make(map[[3]string]*KPI, len(out))
 	for i := range out {
-		if q.By != ByTrunk && q.By != "" {
-			continue
-		}
 		k := &out[i]
 		k.CPSPeak = 0 // kpi_minute's is per destination; the trunk's comes from the concurrency rollup
-		for j := range codes.Data {
-			if codes.String(j, "trunk") == k.Trunk && codes.String(j, "direction") == k.Direction && codes.String(j, "bucket") == k.Bucket.Format(store.DateTimeLayout) {
-				k.Codes[uint16(codes.Int(j, "code"))] += codes.Int(j, "n")
-			}
+		at[[3]string{k.Bucket.Format(store.DateTimeLayout), k.Trunk, k.Direction}] = k
+	}
+	for j := range codes.Data {
+		if k := at[[3]string{codes.String(j, "bucket"), codes.String(j, "trunk"), codes.String(j, "direction")}]; k != nil {
+			k.Codes[uint16(codes.Int(j, "code"))] += codes.Int(j, "n")
 		}
-		for j := range conc.Data {
-			if conc.String(j, "trunk") == k.Trunk && conc.String(j, "direction") == k.Direction && conc.String(j, "bucket") == k.Bucket.Format(store.DateTimeLayout) {
-				k.ConcurrentPeak = max(k.ConcurrentPeak, conc.Int(j, "peak"))
-				k.CPSPeak = max(k.CPSPeak, conc.Int(j, "cps"))
-			}
+	}
+	for j := range conc.Data {
+		if k := at[[3]string{conc.String(j, "bucket"), conc.String(j, "trunk"), conc.String(j, "direction")}]; k != nil {
+			k.ConcurrentPeak = max(k.ConcurrentPeak, conc.Int(j, "peak"))
+			k.CPSPeak = max(k.CPSPeak, conc.Int(j, "cps"))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })

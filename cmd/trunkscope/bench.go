@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/trunkscope/trunkscope/collector"
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/event"
 	"github.com/trunkscope/trunkscope/probe"
@@ -20,6 +21,8 @@ import (
 	"github.com/trunkscope/trunkscope/probe/mediatrack"
 	"github.com/trunkscope/trunkscope/probe/synth"
 	"github.com/trunkscope/trunkscope/rating"
+	"github.com/trunkscope/trunkscope/schema"
+	"github.com/trunkscope/trunkscope/store"
 )
 
 func cmdBench(e *env, args []string) error {
@@ -30,10 +33,13 @@ func cmdBench(e *env, args []string) error {
   rating     importing a generated 200,000-prefix deck, pricing CDRs on it
   collector  the embedded pipeline (kfake -> collector -> chDB) replaying a
              signalling-only capture, CDRs and rollups built
+  kpi        10 million CDRs generated in chDB over 30 days and 20 trunks,
+             rollups recomputed, KPI queries timed (not run by default)
 With no part named, all run. Single-threaded figures; run on an idle machine.`)
 	calls := fs.Int("calls", 300, "calls in the probe's capture (with RTP)")
 	pipelineCalls := fs.Int("pipeline-calls", 20000, "calls in the collector's signalling-only capture")
 	prefixes := fs.Int("prefixes", 200000, "rows in the generated rate deck")
+	kpiRows := fs.Int("kpi-cdrs", 10_000_000, "CDRs generated for the kpi part")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +63,8 @@ With no part named, all run. Single-threaded figures; run on an idle machine.`)
 			err = benchRating(tw, *prefixes)
 		case "collector":
 			err = benchCollector(tw, quiet, dir, *pipelineCalls)
+		case "kpi":
+			err = benchKPI(tw, e, dir, *kpiRows)
 		default:
 			return usagef("unknown part %q: probe, rating or collector", part)
 		}
@@ -207,3 +215,67 @@ func benchCollector(tw io.Writer, e *env, dir string, calls int) error {
 type ioDiscard struct{}
 
 func (ioDiscard) Write(p []byte) (int, error) { return len(p), nil }
+
+// benchKPI generates CDRs inside chDB (INSERT ... SELECT FROM numbers, no
+// Go round trip), recomputes the rollups and times the KPI queries the
+// dashboards and `trunkscope kpi` run.
+func benchKPI(tw io.Writer, e *env, dir string, rows int) error {
+	ctx := context.Background()
+	st, err := store.OpenEmbedded(filepath.Join(dir, "kpi"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	const db = "trunkscope"
+	if _, err := schema.Migrate(ctx, st, db); err != nil {
+		return err
+	}
+	const span = 30 * 86400
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Now()
+	q := fmt.Sprintf(`INSERT INTO %[1]s.cdrs (call_id, leg, trunk, direction, probe_id, caller, callee, src_ip, dst_ip,
+		start_time, start_us, ring_us, answer_us, end_us, pdd_ms, duration_ms, outcome, final_code, hangup_by, flags, version,
+		caller_e164, callee_e164, country)
+	SELECT concat('bench-', toString(number)) AS call_id, 0, concat('carrier-', toString(number %% 20)), 'outbound', 'bench',
+		'31205550000', concat('44', toString(7000000000 + number %% 1000000)), '10.0.0.10', '198.51.100.10',
+		toDateTime(%[2]d + intDiv(number * %[3]d, %[4]d), 'UTC') AS st, toUInt64(st) * 1000000,
+		if(number %% 10 < 8, toUInt64(st) * 1000000 + 2000000, 0),
+		if(number %% 10 < 5, toUInt64(st) * 1000000 + 6000000, 0),
+		toUInt64(st) * 1000000 + 60000000, if(number %% 10 < 8, 2000 + number %% 3000, -1),
+		if(number %% 10 < 5, 54000 + number %% 60000, 0),
+		multiIf(number %% 10 < 5, 'answered', number %% 10 = 5, 'busy', number %% 10 = 6, 'no_answer', number %% 10 = 7, 'cancelled', number %% 10 = 8, 'rejected', 'timeout'),
+		multiIf(number %% 10 < 5, 200, number %% 10 = 5, 486, number %% 10 = 6, 480, number %% 10 = 7, 487, number %% 10 = 8, 503, 0),
+		if(number %% 10 < 5, 'caller', ''), '', 1, '31205550000', concat('44', toString(7000000000 + number %% 1000000)), '44'
+	FROM numbers(%[4]d)`, db, from.Unix(), span, rows)
+	if err := st.Exec(ctx, q); err != nil {
+		return fmt.Errorf("generating CDRs: %w", err)
+	}
+	gen := time.Since(start)
+	to := from.Add(span * time.Second)
+	start = time.Now()
+	if err := collector.RecomputeRollups(ctx, st, db, from, to); err != nil {
+		return err
+	}
+	roll := time.Since(start)
+	fmt.Fprintf(tw, "kpi: %d CDRs generated in chDB\t%s\trollups recomputed in %s\n", rows, gen.Round(time.Millisecond), roll.Round(time.Millisecond))
+	for _, c := range []struct {
+		by   collector.Grouping
+		step time.Duration
+	}{
+		{collector.ByTrunk, 0}, {collector.ByTrunk, time.Hour}, {collector.ByDestination, 24 * time.Hour},
+		{collector.ByTrunkDestination, 0},
+	} {
+		start := time.Now()
+		ks, err := collector.KPIs(ctx, st, db, collector.KPIQuery{From: from, To: to, Step: c.step, By: c.by})
+		if err != nil {
+			return err
+		}
+		var attempts int64
+		for _, k := range ks {
+			attempts += k.Attempts
+		}
+		fmt.Fprintf(tw, "kpi: query by %s, step %s, 30 days\t%s\t%d rows, %d attempts summed (target <= 300 ms)\n",
+			c.by, c.step, time.Since(start).Round(time.Millisecond), len(ks), attempts)
+	}
+	return nil
+}
