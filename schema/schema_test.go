@@ -34,6 +34,14 @@ func TestMigrateBothEngines(t *testing.T) {
 				t.Fatalf("second migrate applied %v, %v; want nothing", again, err)
 			}
 			testRoundTrip(t, st, db)
+			want := "LowCardinality(String)"
+			if st.Info().Major < 19 {
+				want = "String"
+			}
+			r, err := st.Query(ctx, "SELECT type FROM system.columns WHERE database = '"+db+"' AND table = 'cdrs' AND name = 'outcome'")
+			if err != nil || len(r.Data) != 1 || r.String(0, "type") != want {
+				t.Fatalf("cdrs.outcome on %s: %v %v, want %s", st.Info().Version, r.Data, err, want)
+			}
 			err = schema.ApplyRetention(ctx, st, db, 90)
 			if st.Info().Major < 19 {
 				if !errors.Is(err, schema.ErrNoTTL) {
@@ -44,7 +52,7 @@ func TestMigrateBothEngines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := st.Query(ctx, "SELECT create_table_query AS q FROM system.tables WHERE database = '"+db+"' AND name = 'cdrs'")
+			r, err = st.Query(ctx, "SELECT create_table_query AS q FROM system.tables WHERE database = '"+db+"' AND name = 'cdrs'")
 			if err != nil || !strings.Contains(r.String(0, "q"), "TTL start_time + toIntervalDay(90)") {
 				t.Fatalf("cdrs has no TTL: %v %v", r.Data, err)
 			}
