@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"github.com/trunkscope/trunkscope/probe/internal/ascii"
+
 	"bytes"
 	"encoding/binary"
 
@@ -55,9 +57,9 @@ func wsUpgradeLen(b []byte) (int, bool) {
 			continue // the request line
 		}
 		switch {
-		case asciiEqualFold(bytes.TrimSpace(name), "upgrade"):
+		case ascii.EqualFold(bytes.TrimSpace(name), "upgrade"):
 			upgrade = upgrade || hasToken(value, "websocket")
-		case asciiEqualFold(bytes.TrimSpace(name), "sec-websocket-protocol"):
+		case ascii.EqualFold(bytes.TrimSpace(name), "sec-websocket-protocol"):
 			sip = sip || hasToken(value, "sip")
 		}
 	}
@@ -67,7 +69,7 @@ func wsUpgradeLen(b []byte) (int, bool) {
 // isWSAccept reports whether b starts with a 101 Switching Protocols
 // response (RFC 6455 §4.2.2).
 func isWSAccept(b []byte) bool {
-	return len(b) >= 13 && asciiEqualFold(b[:5], "http/") && string(b[8:13]) == " 101 " &&
+	return len(b) >= 13 && ascii.EqualFold(b[:5], "http/") && string(b[8:13]) == " 101 " &&
 		bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
@@ -283,29 +285,12 @@ func appendUnmasked(dst []byte, h *wsHeader, payload []byte) []byte {
 	return dst
 }
 
-// asciiEqualFold compares b with lower, which must be lower-case ASCII.
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // hasToken reports whether the comma-separated header value v lists token
 // (case-insensitively).
 func hasToken(v []byte, token string) bool {
 	for len(v) > 0 {
 		item, rest, _ := bytes.Cut(v, []byte(","))
-		if asciiEqualFold(bytes.TrimSpace(item), token) {
+		if ascii.EqualFold(bytes.TrimSpace(item), token) {
 			return true
 		}
 		v = rest

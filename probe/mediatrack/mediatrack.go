@@ -26,6 +26,8 @@
 package mediatrack
 
 import (
+	"github.com/trunkscope/trunkscope/probe/internal/ascii"
+
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -333,7 +335,7 @@ func (t *Tracker) start(tsUS int64, src, dst netip.AddrPort, payload []byte, hd 
 				opts.EventPT = eventPT(e)
 			}
 		}
-		if isCN(pt) || known && equalFold(c.Name, "CN") || opts.EventPT != 0 && pt == opts.EventPT {
+		if isCN(pt) || known && ascii.EqualFold(c.Name, "CN") || opts.EventPT != 0 && pt == opts.EventPT {
 			// A stream that opens with comfort noise or a digit is
 			// still a voice stream: report the preferred codec.
 			if p, pc, ok := preferred(pe); ok {
@@ -408,7 +410,7 @@ func (t *Tracker) direction(e *media.Entry, bySrc bool) uint8 {
 // (RFC 4733 §7.1.1), 0 if none.
 func eventPT(e *media.Entry) uint8 {
 	for pt, c := range e.Codecs() {
-		if equalFold(c.Name, "telephone-event") {
+		if ascii.EqualFold(c.Name, "telephone-event") {
 			return pt
 		}
 	}
@@ -419,7 +421,7 @@ func eventPT(e *media.Entry) uint8 {
 // party's order of preference (RFC 3264 §5.1).
 func preferred(e *media.Entry) (uint8, media.Codec, bool) {
 	for pt, c := range e.Codecs() {
-		if !isCN(pt) && !equalFold(c.Name, "CN") && !equalFold(c.Name, "telephone-event") {
+		if !isCN(pt) && !ascii.EqualFold(c.Name, "CN") && !ascii.EqualFold(c.Name, "telephone-event") {
 			return pt, c, true
 		}
 	}
@@ -431,9 +433,9 @@ func preferred(e *media.Entry) (uint8, media.Codec, bool) {
 // 7587 §4.1): stacks get both wrong in SDP, never on the wire.
 func clockOf(c media.Codec) uint32 {
 	switch {
-	case equalFold(c.Name, "G722"):
+	case ascii.EqualFold(c.Name, "G722"):
 		return 8000
-	case equalFold(c.Name, "opus"):
+	case ascii.EqualFold(c.Name, "opus"):
 		return 48000
 	}
 	return c.Clock
@@ -458,26 +460,6 @@ func codecID[T string | []byte](t *Tracker, name T) uint16 {
 	t.codecs = append(t.codecs, s)
 	t.codecIDs[s] = id
 	return id
-}
-
-// equalFold compares ASCII case-insensitively (encoding names, RFC 4855 §3).
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // interval reports the interval that the packet at tsUS (ms) closes and

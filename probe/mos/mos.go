@@ -21,7 +21,11 @@
 // allocation, safe for concurrent use.
 package mos
 
-import "math"
+import (
+	"math"
+
+	"github.com/trunkscope/trunkscope/probe/internal/ascii"
+)
 
 // R0 is Ro - Is + A with every G.107 default (Table 1): the rating of a
 // connection with no delay and no equipment or loss impairment.
@@ -93,15 +97,15 @@ func Opus() Codec { return Codec{Name: "Opus", Ie: g711Ie, Bpl: g711Bpl, Substit
 // unknown name gets G.711's figures with Substitute set and ok false.
 func Lookup(encoding string) (c Codec, ok bool) {
 	switch {
-	case equalFold(encoding, "PCMU"), equalFold(encoding, "PCMA"):
+	case ascii.EqualFold(encoding, "PCMU"), ascii.EqualFold(encoding, "PCMA"):
 		return G711(), true
-	case equalFold(encoding, "G729"), equalFold(encoding, "G729A"):
+	case ascii.EqualFold(encoding, "G729"), ascii.EqualFold(encoding, "G729A"):
 		return G729(), true
-	case equalFold(encoding, "G723"):
+	case ascii.EqualFold(encoding, "G723"):
 		return G723(), true
-	case equalFold(encoding, "G722"):
+	case ascii.EqualFold(encoding, "G722"):
 		return G722(), true
-	case equalFold(encoding, "opus"):
+	case ascii.EqualFold(encoding, "opus"):
 		return Opus(), true
 	}
 	c = G711()
@@ -127,27 +131,6 @@ func ForPayloadType(pt uint8) (c Codec, ok bool) {
 	c = G711()
 	c.Name, c.Substitute = "unknown", true
 	return c, false
-}
-
-// equalFold is strings.EqualFold for ASCII, without the import's Unicode
-// tables: encoding names are ASCII (RFC 4855 §3).
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // IeEff is the effective equipment impairment factor (G.107 §7.5):

@@ -18,27 +18,6 @@ func isToken(c byte) bool {
 	return false
 }
 
-// equalFold compares b with lower, which must be lower-case ASCII.
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func hasPrefixFold(b []byte, lower string) bool {
-	return len(b) >= len(lower) && equalFold(b[:len(lower)], lower)
-}
-
 // isLWS covers folded whitespace: inside one header field a CR or LF can only
 // be part of a fold, so it counts as space.
 func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -13,7 +13,11 @@
 // trust.
 package sipscan
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/trunkscope/trunkscope/probe/internal/ascii"
+)
 
 // MaxHeaderLen bounds the header section (start line, headers and the blank
 // line). Real messages stay under a few KiB; the bound keeps a hostile or
@@ -207,7 +211,7 @@ func (m *Msg) startLine(l []byte) (soft, hard error) {
 	}
 	if i < len(l) && l[i] == '/' {
 		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-		if !equalFold(l[:i], "sip") {
+		if !ascii.EqualFold(l[:i], "sip") {
 			return nil, ErrNotSIP
 		}
 		v := l[i:]
@@ -248,7 +252,7 @@ func (m *Msg) startLine(l []byte) (soft, hard error) {
 	}
 	t := trimRightWS(rest)
 	sp := bytes.LastIndexByte(t, ' ')
-	if sp < 0 || !hasPrefixFold(t[sp+1:], "sip/") {
+	if sp < 0 || !ascii.HasPrefixFold(t[sp+1:], "sip/") {
 		// "GET / HTTP/1.1" and other text protocols end here.
 		return nil, ErrNotSIP
 	}
@@ -258,7 +262,7 @@ func (m *Msg) startLine(l []byte) (soft, hard error) {
 	switch {
 	case len(t) != len(rest): // RFC 4475 §3.1.2.10 trws: trailing whitespace
 		return ErrBadStartLine, nil
-	case !equalFold(t[sp+1:], "sip/2.0"): // §3.1.2.15 badvers
+	case !ascii.EqualFold(t[sp+1:], "sip/2.0"): // §3.1.2.15 badvers
 		return ErrBadStartLine, nil
 	case !validURI(m.RequestURI): // §3.1.2.7-9 ltgtruri, lwsruri, lwsstart
 		return ErrBadStartLine, nil
@@ -294,7 +298,7 @@ func plausibleStart(b []byte) bool {
 	case i == 0:
 		return false
 	case b[i] == '/':
-		return equalFold(b[:i], "sip")
+		return ascii.EqualFold(b[:i], "sip")
 	case b[i] != ' ':
 		return false
 	}
@@ -336,21 +340,21 @@ func (m *Msg) header(h []byte) (soft, hard error) {
 			return nil, m.contentLength(v)
 		}
 	case 2:
-		if equalFold(name, "to") {
+		if ascii.EqualFold(name, "to") {
 			m.to(v)
 		}
 	case 4:
-		if equalFold(name, "from") {
+		if ascii.EqualFold(name, "from") {
 			m.from(v)
-		} else if equalFold(name, "cseq") {
+		} else if ascii.EqualFold(name, "cseq") {
 			return m.cseq(v), nil
 		}
 	case 7:
-		if equalFold(name, "call-id") {
+		if ascii.EqualFold(name, "call-id") {
 			return m.callID(v), nil
 		}
 	case 14:
-		if equalFold(name, "content-length") {
+		if ascii.EqualFold(name, "content-length") {
 			return nil, m.contentLength(v)
 		}
 	}
@@ -491,7 +495,7 @@ func paramTag(v []byte) (val []byte, next int, ok bool) {
 	for k < len(v) && isToken(v[k]) {
 		k++
 	}
-	if equalFold(v[j:k], "tag") {
+	if ascii.EqualFold(v[j:k], "tag") {
 		if e := skipLWS(v, k); e < len(v) && v[e] == '=' {
 			s := skipLWS(v, e+1)
 			e = s
