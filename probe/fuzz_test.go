@@ -286,8 +286,8 @@ func checkFlows(t *testing.T, p *Probe) {
 	t.Helper()
 	tf := p.tcp
 	held, holding := 0, map[*flow]bool{}
-	for f := tf.heldOldest; f != nil; f = f.heldNewer {
-		if holding[f] || len(f.held) == 0 || tf.flows[f.key] != f || (f.heldNewer == nil) != (tf.heldNewest == f) {
+	for f := tf.held.oldest; f != nil; f = f.links[onHeld].newer {
+		if holding[f] || len(f.held) == 0 || tf.flows[f.key] != f || (f.links[onHeld].newer == nil) != (tf.held.newest == f) {
 			t.Fatal("held list and flows disagree")
 		}
 		holding[f] = true
@@ -319,8 +319,8 @@ func checkFlows(t *testing.T, p *Probe) {
 	}
 	n := 0
 	var prev *flow
-	for f := tf.oldest; f != nil; f = f.newer {
-		if f.older != prev || tf.flows[f.key] != f {
+	for f := tf.recent.oldest; f != nil; f = f.links[onRecent].newer {
+		if f.links[onRecent].older != prev || tf.flows[f.key] != f {
 			t.Fatal("activity list and flow map disagree")
 		}
 		if len(f.buf) > tf.maxBuf {
@@ -332,7 +332,7 @@ func checkFlows(t *testing.T, p *Probe) {
 		prev = f
 		n++
 	}
-	if n != len(tf.flows) || tf.newest != prev {
+	if n != len(tf.flows) || tf.recent.newest != prev {
 		t.Fatalf("activity list has %d flows, map %d", n, len(tf.flows))
 	}
 }

@@ -172,7 +172,7 @@ func (p *Probe) Packet(linkType layers.LinkType, tsUS int64, data []byte, sink S
 	// checks are a pointer comparison while nothing is held.
 	p.defrag.Expire(tsUS)
 	var first error
-	if p.tcp.heldOldest != nil {
+	if p.tcp.held.oldest != nil {
 		first = p.tcp.reorderExpire(p, tsUS, sink)
 	}
 	err := packet.Decode(linkType, data, &p.pkt)

@@ -45,16 +45,57 @@ type flow struct {
 	wsMsg  []byte
 	wsFrag bool
 	lastUS int64
-	// older and newer link the flows from least to most recently active.
-	older, newer *flow
+	// links place the flow on the tables' two lists: links[onRecent] by
+	// activity, links[onHeld] among the flows holding segments.
+	links [2]links
 	// held are copies of segments that arrived ahead of next, in sequence
 	// order, heldBytes their size, heldSinceUS when the flow started
-	// waiting for its hole. heldOlder and heldNewer link the flows holding
-	// segments from the longest wait to the shortest.
-	held                 []heldSegment
-	heldBytes            int
-	heldSinceUS          int64
-	heldOlder, heldNewer *flow
+	// waiting for its hole.
+	held        []heldSegment
+	heldBytes   int
+	heldSinceUS int64
+}
+
+// links are a flow's neighbours on one list, toward older and newer.
+type links struct{ older, newer *flow }
+
+// The lists a flow can be on, indexes into flow.links.
+const (
+	onRecent = iota // every flow, from least to most recently active
+	onHeld          // flows holding segments, from the longest wait
+)
+
+// flowList is an intrusive doubly linked list of flows, oldest first: a
+// flow is on a list through its own links, so joining one allocates
+// nothing and one flow can be on both lists at once.
+type flowList struct {
+	oldest, newest *flow
+	on             int // which of a flow's links this list uses
+}
+
+func (l *flowList) push(f *flow) {
+	f.links[l.on] = links{older: l.newest}
+	if l.newest != nil {
+		l.newest.links[l.on].newer = f
+	} else {
+		l.oldest = f
+	}
+	l.newest = f
+}
+
+func (l *flowList) unlink(f *flow) {
+	k := &f.links[l.on]
+	if k.older != nil {
+		k.older.links[l.on].newer = k.newer
+	} else if l.oldest == f {
+		l.oldest = k.newer
+	}
+	if k.newer != nil {
+		k.newer.links[l.on].older = k.older
+	} else if l.newest == f {
+		l.newest = k.older
+	}
+	*k = links{}
 }
 
 type heldSegment struct {
@@ -76,18 +117,17 @@ type tcpFlows struct {
 	maxFlows, maxBuf int
 	idleUS           int64
 	flows            map[flowKey]*flow
-	// oldest and newest end the activity list: eviction takes the oldest,
+	// recent orders every flow by activity: eviction takes the oldest,
 	// expiry walks from it.
-	oldest, newest *flow
+	recent flowList
 	// free holds closed flows for reuse, so that steady churn of
 	// connections does not allocate; bounded by maxFree.
 	free []*flow
 	// maxHeld bounds heldBytes, the bytes held by all flows; reorderUS is
-	// TCPReorderTimeout. heldOldest and heldNewest end the list of flows
-	// holding segments.
-	maxHeld, heldBytes     int
-	reorderUS              int64
-	heldOldest, heldNewest *flow
+	// TCPReorderTimeout; held lists the flows holding segments.
+	maxHeld, heldBytes int
+	reorderUS          int64
+	held               flowList
 }
 
 // Closed flows are kept for reuse up to maxFree, with buffers up to
@@ -105,6 +145,8 @@ func newTCPFlows(c cfg) *tcpFlows {
 		flows:     make(map[flowKey]*flow),
 		maxHeld:   c.maxTCPOutOfOrder,
 		reorderUS: c.tcpReorderTimeout.Microseconds(),
+		recent:    flowList{on: onRecent},
+		held:      flowList{on: onHeld},
 	}
 }
 
@@ -321,7 +363,7 @@ func (t *tcpFlows) hold(p *Probe, f *flow, seq uint32, b []byte, tsUS int64, sin
 	t.heldBytes += len(b)
 	if len(f.held) == 1 {
 		f.heldSinceUS = tsUS
-		t.pushHeld(f)
+		t.held.push(f)
 	}
 	p.stats.TCPOutOfOrder++
 	return nil
@@ -347,7 +389,7 @@ func (t *tcpFlows) drain(p *Probe, f *flow, tsUS int64, own bool, sink Sink) err
 		t.heldBytes -= len(h.data)
 		if len(f.held) == 0 {
 			f.held = f.held[:0:0]
-			t.unlinkHeld(f)
+			t.held.unlink(f)
 		}
 		p.stats.TCPReordered++
 		at := max(tsUS, h.tsUS)
@@ -372,9 +414,9 @@ func (t *tcpFlows) giveUp(p *Probe, f *flow, tsUS int64, sink Sink) error {
 	key := f.key
 	err := t.drain(p, f, tsUS, true, sink)
 	if t.flows[key] == f && len(f.held) > 0 {
-		t.unlinkHeld(f)
+		t.held.unlink(f)
 		f.heldSinceUS = tsUS
-		t.pushHeld(f)
+		t.held.push(f)
 	}
 	return err
 }
@@ -383,7 +425,7 @@ func (t *tcpFlows) giveUp(p *Probe, f *flow, tsUS int64, sink Sink) error {
 // TCPReorderTimeout at nowUS.
 func (t *tcpFlows) reorderExpire(p *Probe, nowUS int64, sink Sink) error {
 	var first error
-	for f := t.heldOldest; f != nil && nowUS-f.heldSinceUS > t.reorderUS; f = t.heldOldest {
+	for f := t.held.oldest; f != nil && nowUS-f.heldSinceUS > t.reorderUS; f = t.held.oldest {
 		p.stats.TCPReorderTimeouts++
 		if err := t.giveUp(p, f, nowUS, sink); err != nil && first == nil {
 			first = err
@@ -503,9 +545,9 @@ func (t *tcpFlows) frames(p *Probe, f *flow, b []byte, tsUS int64, sink Sink) (i
 // open starts tracking key, evicting the least recently active flow when
 // the table is full.
 func (t *tcpFlows) open(p *Probe, key flowKey) *flow {
-	if len(t.flows) >= t.maxFlows && t.oldest != nil {
+	if len(t.flows) >= t.maxFlows && t.recent.oldest != nil {
 		p.stats.TCPEvicted++
-		t.close(p, t.oldest)
+		t.close(p, t.recent.oldest)
 	}
 	var f *flow
 	if n := len(t.free); n > 0 {
@@ -515,7 +557,7 @@ func (t *tcpFlows) open(p *Probe, key flowKey) *flow {
 	}
 	*f = flow{key: key, buf: f.buf[:0], wsMsg: f.wsMsg[:0]}
 	t.flows[key] = f
-	t.pushNewest(f)
+	t.recent.push(f)
 	return f
 }
 
@@ -536,7 +578,7 @@ func (t *tcpFlows) close(p *Probe, f *flow) {
 	}
 	t.dropHeld(f)
 	delete(t.flows, f.key)
-	t.unlink(f)
+	t.recent.unlink(f)
 	if len(t.free) < maxFree {
 		buf, wsMsg := f.buf[:0], f.wsMsg[:0]
 		if cap(buf) > maxFreeBuf {
@@ -557,69 +599,21 @@ func (t *tcpFlows) dropHeld(f *flow) {
 	}
 	t.heldBytes -= f.heldBytes
 	f.held, f.heldBytes = nil, 0
-	t.unlinkHeld(f)
+	t.held.unlink(f)
 }
 
 // expire closes flows idle for longer than TCPIdle in capture time. The
 // activity list is ordered by arrival, so only its old end need be checked.
 func (t *tcpFlows) expire(p *Probe, nowUS int64) {
-	for f := t.oldest; f != nil && nowUS-f.lastUS > t.idleUS; f = t.oldest {
+	for f := t.recent.oldest; f != nil && nowUS-f.lastUS > t.idleUS; f = t.recent.oldest {
 		p.stats.TCPExpired++
 		t.close(p, f)
 	}
 }
 
 func (t *tcpFlows) touch(f *flow) {
-	if t.newest != f {
-		t.unlink(f)
-		t.pushNewest(f)
+	if t.recent.newest != f {
+		t.recent.unlink(f)
+		t.recent.push(f)
 	}
-}
-
-func (t *tcpFlows) pushNewest(f *flow) {
-	f.older, f.newer = t.newest, nil
-	if t.newest != nil {
-		t.newest.newer = f
-	} else {
-		t.oldest = f
-	}
-	t.newest = f
-}
-
-func (t *tcpFlows) unlink(f *flow) {
-	if f.older != nil {
-		f.older.newer = f.newer
-	} else if t.oldest == f {
-		t.oldest = f.newer
-	}
-	if f.newer != nil {
-		f.newer.older = f.older
-	} else if t.newest == f {
-		t.newest = f.older
-	}
-	f.older, f.newer = nil, nil
-}
-
-func (t *tcpFlows) pushHeld(f *flow) {
-	f.heldOlder, f.heldNewer = t.heldNewest, nil
-	if t.heldNewest != nil {
-		t.heldNewest.heldNewer = f
-	} else {
-		t.heldOldest = f
-	}
-	t.heldNewest = f
-}
-
-func (t *tcpFlows) unlinkHeld(f *flow) {
-	if f.heldOlder != nil {
-		f.heldOlder.heldNewer = f.heldNewer
-	} else if t.heldOldest == f {
-		t.heldOldest = f.heldNewer
-	}
-	if f.heldNewer != nil {
-		f.heldNewer.heldOlder = f.heldOlder
-	} else if t.heldNewest == f {
-		t.heldNewest = f.heldOlder
-	}
-	f.heldOlder, f.heldNewer = nil, nil
 }
