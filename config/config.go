@@ -181,7 +181,7 @@ func parse(b []byte, files fs.FS) (*Config, error) {
 		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp", RTCP: "trunkscope.rtcp"}},
 		ClickHouse: ClickHouse{Database: "trunkscope"},
 		Numbering:  Numbering{NationalPrefix: "0", InternationalPrefix: "00"},
-		Collector: Collector{BatchSize: 5000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
+		Collector: Collector{BatchSize: 20000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
 			MaxDuration: 4 * time.Hour, Linger: 32 * time.Second},
 		files: files,
 	}

@@ -20,15 +20,11 @@ import (
 
 func loadTruth(t *testing.T, pcap string) *synth.Truth {
 	t.Helper()
-	b, err := os.ReadFile(synth.TruthPath(pcap))
+	tr, err := synth.ReadTruth(pcap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tr synth.Truth
-	if err := json.Unmarshal(b, &tr); err != nil {
-		t.Fatal(err)
-	}
-	return &tr
+	return tr
 }
 
 // expectedCost prices a call from the built-in decks with arithmetic of its
@@ -273,7 +269,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	cfg := writeConfig(t, dir, func(s string) string {
 		// Many batches and frequent commits: many crash points.
-		s = strings.Replace(s, "batch_size: 5000", "batch_size: 150", 1)
+		s = strings.Replace(s, "batch_size: 20000", "batch_size: 150", 1)
 		return strings.Replace(s, "flush_interval: 1s", "flush_interval: 20ms", 1)
 	})
 	mustRun(t, "gen", "--calls", "600", "--seed", "17", "--no-rtp", "--cps", "4", "--out", pcap)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -58,4 +59,17 @@ func (t *Truth) WriteJSON(w io.Writer) error {
 // "x/calls.pcap" -> "x/calls.truth.json".
 func TruthPath(pcapPath string) string {
 	return strings.TrimSuffix(pcapPath, filepath.Ext(pcapPath)) + ".truth.json"
+}
+
+// ReadTruth reads the truth file written next to the capture pcapPath.
+func ReadTruth(pcapPath string) (*Truth, error) {
+	b, err := os.ReadFile(TruthPath(pcapPath))
+	if err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
+	}
+	var t Truth
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("synth: %s: %w", TruthPath(pcapPath), err)
+	}
+	return &t, nil
 }

@@ -51,6 +51,11 @@ type lib struct {
 	closeConn     func(conn *connection)
 	query         func(conn uintptr, query string, format string) uintptr
 	destroyResult func(res uintptr)
+	insertBegin   func(conn uintptr, query string, format string) uintptr
+	insertAppend  func(stream uintptr, data *byte, n uintptr) int32
+	insertDone    func(stream uintptr) uintptr
+	insertError   func(stream uintptr) *byte
+	insertDestroy func(stream uintptr)
 	resultBuffer  func(res uintptr) *byte
 	resultLength  func(res uintptr) uintptr
 	resultError   func(res uintptr) *byte
@@ -84,6 +89,11 @@ func load() (*lib, error) {
 			purego.RegisterLibFunc(&l.connect, h, "chdb_connect")
 			purego.RegisterLibFunc(&l.closeConn, h, "chdb_close_conn")
 			purego.RegisterLibFunc(&l.query, h, "chdb_query")
+			purego.RegisterLibFunc(&l.insertBegin, h, "chdb_stream_insert")
+			purego.RegisterLibFunc(&l.insertAppend, h, "chdb_stream_append")
+			purego.RegisterLibFunc(&l.insertDone, h, "chdb_stream_done")
+			purego.RegisterLibFunc(&l.insertError, h, "chdb_stream_insert_error")
+			purego.RegisterLibFunc(&l.insertDestroy, h, "chdb_destroy_insert_stream")
 			purego.RegisterLibFunc(&l.destroyResult, h, "chdb_destroy_query_result")
 			purego.RegisterLibFunc(&l.resultBuffer, h, "chdb_result_buffer")
 			purego.RegisterLibFunc(&l.resultLength, h, "chdb_result_length")

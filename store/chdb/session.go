@@ -101,6 +101,52 @@ func (s *Session) Query(q, format string) ([]byte, error) {
 	return append([]byte(nil), unsafe.Slice(buf, n)...), nil
 }
 
+// insertChunk bounds each append: the engine copies every chunk, so a
+// batch is never held twice in full.
+const insertChunk = 1 << 20
+
+// Insert runs stmt (an INSERT without FORMAT clause or data, e.g.
+// "INSERT INTO db.t (a, b)") with data in the given input format, through
+// chDB's streaming insert. Unlike data inline in a query string, the data is
+// not lexed as part of the statement and may hold any bytes: with RowBinary
+// a batch of raw SIP messages stores about three times faster than inline
+// TabSeparated.
+func (s *Session) Insert(stmt, format string, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return errors.New("chdb: session is closed")
+	}
+	st := s.l.insertBegin(s.conn.internal, stmt, format)
+	if st == 0 {
+		return errors.New("chdb: starting insert failed")
+	}
+	defer s.l.insertDestroy(st)
+	if msg := cString(s.l.insertError(st)); msg != "" {
+		return fmt.Errorf("chdb: %s", strings.TrimSpace(msg))
+	}
+	for len(data) > 0 {
+		n := min(insertChunk, len(data))
+		if s.l.insertAppend(st, &data[0], uintptr(n)) != 0 {
+			msg := cString(s.l.insertError(st))
+			return fmt.Errorf("chdb: appending insert data: %s", strings.TrimSpace(msg))
+		}
+		data = data[n:]
+	}
+	res := s.l.insertDone(st)
+	if res == 0 {
+		if msg := cString(s.l.insertError(st)); msg != "" {
+			return fmt.Errorf("chdb: %s", strings.TrimSpace(msg))
+		}
+		return nil
+	}
+	defer s.l.destroyResult(res)
+	if msg := cString(s.l.resultError(res)); msg != "" {
+		return fmt.Errorf("chdb: %s", strings.TrimSpace(msg))
+	}
+	return nil
+}
+
 // Close stops the engine. The process may open a new session afterwards.
 func (s *Session) Close() error {
 	s.mu.Lock()
