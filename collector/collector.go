@@ -66,11 +66,13 @@ type Collector struct {
 	rtcp        rtcp.Compound
 	sipTopic    string
 	mediaTopics map[string]bool // topics of stateless media events
-	dirty       span            // stored CDRs whose rollups are not yet recomputed
-	lastRoll    time.Time
-	version     uint64
-	draining    bool
-	stats       Stats
+	// media is the span of call starts that the pending final RTP reports
+	// may belong to: their rollups change once the reports are stored.
+	media    span
+	lastRoll time.Time
+	version  uint64
+	draining bool
+	stats    Stats
 }
 
 // Stats are the collector's counters, safe to read while it runs.
@@ -253,6 +255,7 @@ func (c *Collector) loop(ctx context.Context, ends map[TopicPartition]int64, inp
 type batch struct {
 	events, rtp, rtcp [][]any
 	cdrs              []CDR
+	media             span // call starts the batch's final RTP reports may belong to
 	commits           map[TopicPartition]int64
 	force             bool // roll up and commit now, whatever the interval
 }
@@ -262,8 +265,8 @@ type batch struct {
 // event is passed.
 func (c *Collector) cut(force bool) *batch {
 	b := &batch{events: c.pending, rtp: c.pendingRTP, rtcp: c.pendingRTCP, cdrs: c.tracker.TakeCDRs(), force: force,
-		commits: map[TopicPartition]int64{}}
-	c.pending, c.pendingRTP, c.pendingRTCP = nil, nil, nil
+		media: c.media, commits: map[TopicPartition]int64{}}
+	c.pending, c.pendingRTP, c.pendingRTCP, c.media = nil, nil, nil, span{}
 	for _, p := range c.tracker.Partitions() {
 		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
 			b.commits[TopicPartition{c.sipTopic, p}] = next
@@ -358,6 +361,13 @@ func (c *Collector) consumeRTP(rec bus.Record) {
 	if ts == 0 {
 		ts = r.TimeUS
 	}
+	if r.Final && len(r.CallID) > 0 && r.FirstUS > 0 {
+		// The call's INVITE came before its first media packet, at most
+		// the setup timers earlier (a 1xx refreshes Timer C; beyond that a
+		// call is closed as timed out and carries no media).
+		setup := max(c.o.Timers.Invite+c.o.Timers.Proceeding, 4*time.Minute)
+		c.media.addStarts(r.FirstUS-setup.Microseconds(), r.FirstUS)
+	}
 	c.pendingRTP = append(c.pendingRTP, []any{hex.EncodeToString(r.ID[:]), usTime(ts), string(r.ProbeID), string(r.CallID),
 		r.Src.Addr().String(), r.Src.Port(), r.Dst.Addr().String(), r.Dst.Port(), r.SSRC, r.PayloadType, string(r.Codec),
 		r.ClockHz, final, r.Seq, uint64(r.FirstUS), uint64(r.LastUS), r.Packets, r.Expected, r.Lost, r.Duplicates,
@@ -418,6 +428,7 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		for i := range b.cdrs {
 			st.dirty.add(&b.cdrs[i])
 		}
+		st.dirty.merge(b.media)
 		c.stats.StoredEvents.Add(int64(len(b.events)))
 		c.stats.StoredRTPReports.Add(int64(len(b.rtp)))
 		c.stats.StoredCDRs.Add(int64(len(rows)))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/trunkscope/trunkscope/store"
@@ -41,6 +42,51 @@ type KPI struct {
 	CPSPeak                                       int64
 	ConcurrentPeak                                int64 // ByTrunk only
 	Codes                                         map[uint16]int64
+	Quality
+}
+
+// Quality is the audio quality of the answered legs with media reports.
+type Quality struct {
+	MediaLegs, MOSSumX1000  int64
+	MOSLE                   [9]int64 // cumulative legs with MOS <= 2.0, 2.5, 3.0, 3.5, 3.6, 3.8, 4.0, 4.2, 4.4
+	Streams, Packets, Lost  int64
+	JitterMaxSumUS          int64 // sum over streams of each stream's largest jitter
+	JitterMaxUS, OneWayLegs int64
+}
+
+// MOSMean is the mean of the legs' MOS (each the lower direction's); NaN
+// without media.
+func (q Quality) MOSMean() float64 {
+	return ratio(q.MOSSumX1000, q.MediaLegs*1000)
+}
+
+// MOSQuantile returns the upper bound of the bucket holding quantile p of
+// the legs' MOS (0.1 gives the tenth percentile alerts use); 4.5 above the
+// last bucket, NaN without media.
+func (q Quality) MOSQuantile(p float64) float64 {
+	if q.MediaLegs == 0 {
+		return math.NaN()
+	}
+	need := int64(math.Ceil(p * float64(q.MediaLegs)))
+	for i, n := range q.MOSLE {
+		if n >= need {
+			return float64(mosBounds[i]) / 1000
+		}
+	}
+	return 4.5
+}
+
+// LossPct is the share of expected packets lost, in percent.
+func (q Quality) LossPct() float64 {
+	return 100 * ratio(q.Lost, q.Packets+q.Lost)
+}
+
+// JitterMean is the mean over streams of each stream's largest jitter.
+func (q Quality) JitterMean() time.Duration {
+	if q.Streams == 0 {
+		return 0
+	}
+	return time.Duration(q.JitterMaxSumUS/q.Streams) * time.Microsecond
 }
 
 func ratio(n, d int64) float64 {
@@ -153,6 +199,9 @@ func KPIs(ctx context.Context, st store.Store, db string, q KPIQuery) ([]KPI, er
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
+	if err := addQuality(ctx, st, db, out, bucket, keyCols, keys, where); err != nil {
+		return nil, err
+	}
 	if q.By == ByDestination {
 		for i := range out {
 			out[i].CPSPeak = 0 // not derivable per destination alone
@@ -193,4 +242,41 @@ func KPIs(ctx context.Context, st store.Store, db string, q KPIQuery) ([]KPI, er
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
 	return out, nil
+}
+
+// addQuality fills each row's Quality from the quality rollup, grouped as
+// the KPI rows are.
+func addQuality(ctx context.Context, st store.Store, db string, out []KPI, bucket, keyCols, keys, where string) error {
+	var les []string
+	for i, b := range mosBounds {
+		les = append(les, fmt.Sprintf("sum(mos_le_%d_%d) AS le%d", b/1000, b%1000/100, i))
+	}
+	r, err := st.Query(ctx, fmt.Sprintf(`SELECT %[1]s AS bucket, %[2]s,
+		sum(media_legs) AS media_legs, sum(mos_sum_x1000) AS mos_sum, %[3]s, sum(streams) AS streams,
+		sum(packets) AS packets, sum(lost) AS lost, sum(jitter_max_sum_us) AS jitter_sum, max(jitter_max_us) AS jitter_max,
+		sum(one_way) AS one_way
+		FROM %[4]s.kpi_quality_minute FINAL WHERE %[5]s
+		GROUP BY bucket, %[6]s`, bucket, keyCols, strings.Join(les, ", "), db, where, keys))
+	if err != nil {
+		return fmt.Errorf("collector: KPI quality: %w", err)
+	}
+	at := make(map[[4]string]*KPI, len(out))
+	for i := range out {
+		k := &out[i]
+		at[[4]string{k.Bucket.Format(store.DateTimeLayout), k.Trunk, k.Direction, k.Destination}] = k
+	}
+	for i := range r.Data {
+		k := at[[4]string{r.String(i, "bucket"), r.String(i, "trunk"), r.String(i, "direction"), r.String(i, "destination")}]
+		if k == nil {
+			continue // answered legs always have a kpi_minute row; a rollup mid-rewrite may lag
+		}
+		q := &k.Quality
+		q.MediaLegs, q.MOSSumX1000 = r.Int(i, "media_legs"), r.Int(i, "mos_sum")
+		for j := range q.MOSLE {
+			q.MOSLE[j] = r.Int(i, fmt.Sprintf("le%d", j))
+		}
+		q.Streams, q.Packets, q.Lost = r.Int(i, "streams"), r.Int(i, "packets"), r.Int(i, "lost")
+		q.JitterMaxSumUS, q.JitterMaxUS, q.OneWayLegs = r.Int(i, "jitter_sum"), r.Int(i, "jitter_max"), r.Int(i, "one_way")
+	}
+	return r.Err()
 }

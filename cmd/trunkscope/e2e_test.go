@@ -183,6 +183,7 @@ func TestGeneratedCaptureMatchesGroundTruth(t *testing.T) {
 	}
 	first := exportCDRs(t, data)
 	checkAgainstTruth(t, truth, first)
+	checkMediaKPIs(t, truth, data)
 
 	// The same capture again into the same data directory: nothing doubles.
 	mustRun(t, "replay", pcap, "--data", data)
@@ -190,6 +191,28 @@ func TestGeneratedCaptureMatchesGroundTruth(t *testing.T) {
 	checkAgainstTruth(t, truth, again)
 	if fmt.Sprint(first) != fmt.Sprint(again) {
 		t.Error("second replay changed the exported CDRs")
+	}
+}
+
+// checkMediaKPIs: every answered call of the generated capture carried
+// G.711 both ways without loss, so the quality rollup counts each as a
+// media leg, none one-way, and a MOS mean of the codec's 4.41 or so.
+func checkMediaKPIs(t *testing.T, truth *synth.Truth, data string) {
+	t.Helper()
+	answered := map[string]int64{}
+	for _, c := range truth.Calls {
+		if c.Outcome == "answered" {
+			answered[c.Trunk]++
+		}
+	}
+	for _, k := range kpis(t, data, "trunk") {
+		if k.MediaLegs != answered[k.Trunk] || k.OneWayLegs != 0 {
+			t.Errorf("trunk %s: %d media legs (%d one-way), want %d answered calls with two-way audio",
+				k.Trunk, k.MediaLegs, k.OneWayLegs, answered[k.Trunk])
+		}
+		if k.MOSMean == nil || *k.MOSMean < 4.3 || *k.MOSMean > 4.5 {
+			t.Errorf("trunk %s: MOS mean %v for clean G.711", k.Trunk, k.MOSMean)
+		}
 	}
 }
 

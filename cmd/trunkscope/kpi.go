@@ -62,16 +62,17 @@ Examples:
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "BUCKET\tTRUNK\tDIR\tDEST\tATTEMPTS\tASR\tACD\tNER\tSER\tSEER\tISA\tSCR\tPDD\tPDD95\t408\t503\tCPS\tCONC/CH\t")
+	fmt.Fprintln(tw, "BUCKET\tTRUNK\tDIR\tDEST\tATTEMPTS\tASR\tACD\tNER\tSER\tSEER\tISA\tSCR\tPDD\tPDD95\t408\t503\tCPS\tCONC/CH\tMOS\tMOS10\tLOSS\t1WAY\t")
 	for _, k := range rows {
 		conc := fmt.Sprint(k.ConcurrentPeak)
 		if ch := channels[k.Trunk]; ch > 0 {
 			conc += fmt.Sprintf("/%d", ch)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t\n",
 			k.Bucket.Format("2006-01-02 15:04"), dash(k.Trunk), dash(k.Direction), dash(k.Destination), k.Attempts,
 			pct(k.ASR()), acd(k.ACD()), pct(k.NER()), pct(k.SER()), pct(k.SEER()), pct(k.ISA()), pct(k.SCR()),
-			ms(k.PDDMean()), ms(k.PDDQuantile(0.95)), k.C408, k.C503, k.CPSPeak, conc)
+			ms(k.PDDMean()), ms(k.PDDQuantile(0.95)), k.C408, k.C503, k.CPSPeak, conc,
+			mos(k.MOSMean()), mos(k.MOSQuantile(0.1)), lossPct(k.LossPct()), k.OneWayLegs)
 	}
 	return tw.Flush()
 }
@@ -88,6 +89,20 @@ func pct(f float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*f)
+}
+
+func mos(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", f)
+}
+
+func lossPct(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f%%", f)
 }
 
 func ms(d time.Duration) string {
@@ -117,6 +132,8 @@ func kpiJSON(k collector.KPI, channels int) map[string]any {
 		"isa": r(k.ISA()), "scr": r(k.SCR()), "pdd_mean_ms": k.PDDMean().Milliseconds(), "pdd_count": k.PDDCount,
 		"busy": k.Busy, "no_answer": k.NoAnswer, "cancelled": k.Cancelled, "rejected": k.Rejected, "timeout": k.Timeout,
 		"c408": k.C408, "c503": k.C503, "cps_peak": k.CPSPeak, "concurrent_peak": k.ConcurrentPeak, "channels": channels,
-		"codes": codes,
+		"codes": codes, "media_legs": k.MediaLegs, "mos_mean": r(k.MOSMean()), "mos_p10": r(k.MOSQuantile(0.1)),
+		"loss_pct": r(k.LossPct()), "jitter_mean_us": k.JitterMean().Microseconds(), "jitter_max_us": k.JitterMaxUS,
+		"one_way_legs": k.OneWayLegs, "streams": k.Streams,
 	}
 }

@@ -23,6 +23,9 @@ type kpiRow struct {
 	CPSPeak                       int64            `json:"cps_peak"`
 	ConcurrentPeak                int64            `json:"concurrent_peak"`
 	Codes                         map[string]int64 `json:"codes"`
+	MediaLegs                     int64            `json:"media_legs"`
+	OneWayLegs                    int64            `json:"one_way_legs"`
+	MOSMean                       *float64         `json:"mos_mean"`
 }
 
 func kpis(t *testing.T, data, by string, extra ...string) []kpiRow {
