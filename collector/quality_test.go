@@ -18,15 +18,7 @@ import (
 // redelivered copies do not count, an answered leg without media is not a
 // media leg, and a leg whose streams all flow one way is one-way audio.
 func TestQualityRollup(t *testing.T) {
-	for _, engine := range []struct {
-		name string
-		open func(testing.TB) (store.Store, string)
-	}{{"chdb", storetest.Embedded}, {"clickhouse-server", storetest.Server}} {
-		t.Run(engine.name, func(t *testing.T) {
-			st, db := engine.open(t)
-			testQualityRollup(t, st, db)
-		})
-	}
+	storetest.EachEngine(t, testQualityRollup)
 }
 
 func testQualityRollup(t *testing.T, st store.Store, db string) {

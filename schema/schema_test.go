@@ -14,50 +14,44 @@ import (
 
 // The same migrations and the same reads must work on both engines.
 func TestMigrateBothEngines(t *testing.T) {
-	for _, eng := range []struct {
-		name string
-		open func(testing.TB) (store.Store, string)
-	}{{"chdb", storetest.Embedded}, {"clickhouse-18.16", storetest.Server}} {
-		t.Run(eng.name, func(t *testing.T) {
-			st, db := eng.open(t)
-			ctx := context.Background()
-			applied, err := schema.Migrate(ctx, st, db)
-			if err != nil {
-				t.Fatal(err)
+	storetest.EachEngine(t, func(t *testing.T, st store.Store, db string) {
+		ctx := context.Background()
+		applied, err := schema.Migrate(ctx, st, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, _ := schema.Migrations()
+		if len(applied) != len(ms) {
+			t.Fatalf("applied %v, want all %d", applied, len(ms))
+		}
+		again, err := schema.Migrate(ctx, st, db)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second migrate applied %v, %v; want nothing", again, err)
+		}
+		testRoundTrip(t, st, db)
+		want := "LowCardinality(String)"
+		if st.Info().Major < 19 {
+			want = "String"
+		}
+		r, err := st.Query(ctx, "SELECT type FROM system.columns WHERE database = '"+db+"' AND table = 'cdrs' AND name = 'outcome'")
+		if err != nil || len(r.Data) != 1 || r.String(0, "type") != want {
+			t.Fatalf("cdrs.outcome on %s: %v %v, want %s", st.Info().Version, r.Data, err, want)
+		}
+		err = schema.ApplyRetention(ctx, st, db, 90)
+		if st.Info().Major < 19 {
+			if !errors.Is(err, schema.ErrNoTTL) {
+				t.Fatalf("retention on %s: %v, want ErrNoTTL", st.Info().Version, err)
 			}
-			ms, _ := schema.Migrations()
-			if len(applied) != len(ms) {
-				t.Fatalf("applied %v, want all %d", applied, len(ms))
-			}
-			again, err := schema.Migrate(ctx, st, db)
-			if err != nil || len(again) != 0 {
-				t.Fatalf("second migrate applied %v, %v; want nothing", again, err)
-			}
-			testRoundTrip(t, st, db)
-			want := "LowCardinality(String)"
-			if st.Info().Major < 19 {
-				want = "String"
-			}
-			r, err := st.Query(ctx, "SELECT type FROM system.columns WHERE database = '"+db+"' AND table = 'cdrs' AND name = 'outcome'")
-			if err != nil || len(r.Data) != 1 || r.String(0, "type") != want {
-				t.Fatalf("cdrs.outcome on %s: %v %v, want %s", st.Info().Version, r.Data, err, want)
-			}
-			err = schema.ApplyRetention(ctx, st, db, 90)
-			if st.Info().Major < 19 {
-				if !errors.Is(err, schema.ErrNoTTL) {
-					t.Fatalf("retention on %s: %v, want ErrNoTTL", st.Info().Version, err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err = st.Query(ctx, "SELECT create_table_query AS q FROM system.tables WHERE database = '"+db+"' AND name = 'cdrs'")
-			if err != nil || !strings.Contains(r.String(0, "q"), "TTL start_time + toIntervalDay(90)") {
-				t.Fatalf("cdrs has no TTL: %v %v", r.Data, err)
-			}
-		})
-	}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err = st.Query(ctx, "SELECT create_table_query AS q FROM system.tables WHERE database = '"+db+"' AND name = 'cdrs'")
+		if err != nil || !strings.Contains(r.String(0, "q"), "TTL start_time + toIntervalDay(90)") {
+			t.Fatalf("cdrs has no TTL: %v %v", r.Data, err)
+		}
+	})
 }
 
 func testRoundTrip(t *testing.T, st store.Store, db string) {

@@ -239,15 +239,11 @@ func benchCollector(tw io.Writer, e *env, dir string, calls int) error {
 	published := time.Since(start)
 	events := prod.Sent()
 
-	col, cons, err := s.newCollector()
+	col, cons, pending, err := s.drainer(ctx)
 	if err != nil {
 		return err
 	}
 	defer cons.Close()
-	pending, err := s.pendingEnds(ctx)
-	if err != nil {
-		return err
-	}
 	start = time.Now()
 	if err := col.Drain(ctx, pending, p.Stats().LastUS); err != nil {
 		return err

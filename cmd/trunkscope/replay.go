@@ -140,15 +140,11 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 	ps := p.Stats()
 	e.log.Info("capture published", "file", path, "packets", ps.Packets, "sip", ps.SIPMessages, "events", prod.Sent(), "took", time.Since(start).Round(time.Millisecond))
 
-	col, cons, err := s.newCollector()
+	col, cons, pending, err := s.drainer(ctx)
 	if err != nil {
 		return err
 	}
 	defer cons.Close()
-	pending, err := s.pendingEnds(ctx)
-	if err != nil {
-		return err
-	}
 	done = make(chan struct{})
 	go progress(e.stderr, done, func() string {
 		st := col.Stats()

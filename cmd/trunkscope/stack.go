@@ -141,6 +141,21 @@ func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
 	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks, s.cfg.Numbering), pricing), cons, nil
 }
 
+// drainer builds a collector and the offsets it must reach to have
+// consumed everything published so far. Close the consumer after use.
+func (s *stack) drainer(ctx context.Context) (*collector.Collector, *bus.Consumer, map[collector.TopicPartition]int64, error) {
+	col, cons, err := s.newCollector()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pending, err := s.pendingEnds(ctx)
+	if err != nil {
+		cons.Close()
+		return nil, nil, nil, err
+	}
+	return col, cons, pending, nil
+}
+
 // pendingEnds returns, per partition of the event topics, the end offset
 // the group has not yet committed up to: what a drain must still read.
 func (s *stack) pendingEnds(ctx context.Context) (map[collector.TopicPartition]int64, error) {

@@ -203,3 +203,18 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// EachEngine runs f as a subtest on a fresh database of each engine: chDB
+// and the ClickHouse 18.16 server. Everything trunkscope sends must run on
+// both.
+func EachEngine(t *testing.T, f func(t *testing.T, st store.Store, db string)) {
+	for _, eng := range []struct {
+		name string
+		open func(testing.TB) (store.Store, string)
+	}{{"chdb", Embedded}, {"clickhouse-18.16", Server}} {
+		t.Run(eng.name, func(t *testing.T) {
+			st, db := eng.open(t)
+			f(t, st, db)
+		})
+	}
+}
