@@ -77,6 +77,9 @@ type Collector struct {
 type Stats struct {
 	Consumed, DecodeErrors, StoredEvents, StoredCDRs, StoredRTPReports, Rated, Unrated, FlushErrors atomic.Int64
 	RTCPParseErrors                                                                                 atomic.Int64
+	// OpenDialogs and Built (CDRs closed by the tracker, stored or not) are
+	// set at every batch cut, for /metrics.
+	OpenDialogs, Built atomic.Int64
 	// StoreDown is true while stores fail and the collector retries.
 	StoreDown atomic.Bool
 }
@@ -264,6 +267,8 @@ func (c *Collector) cut(force bool) *batch {
 	b := &batch{events: c.pending, rtp: c.pendingRTP, rtcp: c.pendingRTCP, cdrs: c.tracker.TakeCDRs(), force: force,
 		commits: map[TopicPartition]int64{}}
 	c.pending, c.pendingRTP, c.pendingRTCP = nil, nil, nil
+	c.stats.OpenDialogs.Store(c.tracker.Counts.Opened - c.tracker.Counts.Closed)
+	c.stats.Built.Add(int64(len(b.cdrs)))
 	for _, p := range c.tracker.Partitions() {
 		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
 			b.commits[TopicPartition{c.sipTopic, p}] = next

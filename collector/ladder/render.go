@@ -12,7 +12,10 @@ import (
 
 // colWidth is the distance between two hosts' lifelines; labels longer than
 // an arrow are cut to fit.
-const colWidth = 26
+const colWidth = 30
+
+// mid is where a host's lifeline runs within its column.
+const mid = (colWidth - 1) / 2
 
 // Render draws msgs as a ladder: one lifeline per host (address and port)
 // in order of first appearance, one arrow per message with its label, the
@@ -33,7 +36,11 @@ func Render(w io.Writer, msgs []Message) error {
 			}
 		}
 	}
-	const timeCol = 24 // "+12.345678s (+0.123456s) "
+	first := msgs[0].TimeUS
+	stamp := func(us, prevUS int64) string {
+		return fmt.Sprintf("%.6f %+.6f", float64(us-first)/1e6, float64(us-prevUS)/1e6)
+	}
+	timeCol := len(stamp(msgs[len(msgs)-1].TimeUS, first)) + 3
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", timeCol))
 	for _, h := range hosts {
@@ -41,22 +48,22 @@ func Render(w io.Writer, msgs []Message) error {
 	}
 	fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	b.Reset()
+	// Seconds since the first message, and since the previous one.
 	b.WriteString(strings.Repeat(" ", timeCol))
 	for range hosts {
 		b.WriteString(pad(center("|", colWidth), colWidth))
 	}
 	lifelines := strings.TrimRight(b.String(), " ")
 	fmt.Fprintln(w, lifelines)
-	first, prev := msgs[0].TimeUS, msgs[0].TimeUS
+	prev := first
 	for _, m := range msgs {
 		line := []byte(strings.Repeat(" ", timeCol+colWidth*len(hosts)))
 		for i := range hosts {
-			line[timeCol+i*colWidth+colWidth/2] = '|'
+			line[timeCol+i*colWidth+mid] = '|'
 		}
-		stamp := fmt.Sprintf("%s (+%s)", secs(m.TimeUS-first), secs(m.TimeUS-prev))
-		copy(line, stamp)
+		copy(line, stamp(m.TimeUS, prev))
 		prev = m.TimeUS
-		a, z := timeCol+col[m.Src]*colWidth+colWidth/2, timeCol+col[m.Dst]*colWidth+colWidth/2
+		a, z := timeCol+col[m.Src]*colWidth+mid, timeCol+col[m.Dst]*colWidth+mid
 		label := m.Label()
 		if m.CSeq != 0 && !m.IsRequest() {
 			label += " (" + m.Method + ")"
@@ -79,8 +86,8 @@ func Render(w io.Writer, msgs []Message) error {
 		}
 		fmt.Fprintln(w, strings.TrimRight(string(line), " "))
 		if s := sdpSummary(m.Raw); s != "" {
-			l2 := []byte(lifelines)
-			put(l2, min(a, z)+2, len(l2), s)
+			l2 := []byte(lifelines + strings.Repeat(" ", len(s)+colWidth))
+			copy(l2[min(a, z)+3:], s)
 			fmt.Fprintln(w, strings.TrimRight(string(l2), " "))
 		}
 	}
@@ -108,8 +115,7 @@ func center(s string, w int) string {
 	if len(s) >= w-1 {
 		return s[:w-1]
 	}
-	left := (w - len(s)) / 2
-	return strings.Repeat(" ", left) + s
+	return strings.Repeat(" ", max(mid-len(s)/2, 0)) + s
 }
 
 func pad(s string, w int) string {
