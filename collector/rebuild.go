@@ -245,7 +245,22 @@ func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Prici
 	// Rollups are recomputed over the whole span even when no CDR changed:
 	// they are a projection of the stored CDRs and rewriting them with the
 	// same content changes no figure.
-	if err := rollup(ctx, st, db, all, uint64(time.Now().UnixNano())); err != nil {
+	// A leg whose destination (or final code) changed leaves its old
+	// rollup group behind: the rollup writes the groups that exist now.
+	// Every group of the range is zeroed first at one version, and the
+	// rollup's rows at the next supersede the zeros where groups remain.
+	v := uint64(time.Now().UnixNano())
+	rng := fmt.Sprintf("minute >= toDateTime(%d, 'UTC') AND minute < toDateTime(%d, 'UTC')", rep.KPIFrom.Unix(), rep.KPITo.Unix())
+	for _, z := range []struct{ table, keys string }{
+		{"kpi_minute", "minute, trunk, direction, destination"},
+		{"kpi_codes_minute", "minute, trunk, direction, code"},
+	} {
+		if err := st.Exec(ctx, fmt.Sprintf("INSERT INTO %[1]s.%[2]s (%[3]s, version) SELECT %[3]s, toUInt64(%[4]d) FROM %[1]s.%[2]s FINAL WHERE %[5]s",
+			db, z.table, z.keys, v, rng)); err != nil {
+			return nil, fmt.Errorf("rebuild: clearing %s: %w", z.table, err)
+		}
+	}
+	if err := rollup(ctx, st, db, all, v+1); err != nil {
 		return nil, err
 	}
 	if rep.KPIAfter, err = kpiTotals(ctx, st, db, rep.KPIFrom, rep.KPITo); err != nil {

@@ -61,6 +61,10 @@ func TestRebuild(t *testing.T) {
 	cfgFile := filepath.Join(dir, "digits.yml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o644)
 	r = mustRun(t, "rebuild", "--data", data, "--config", cfgFile, "--show", "100000")
+	// Destinations moved between rollup groups; the totals did not move.
+	if m := regexp.MustCompile(`attempts\s+(\d+) -> (\d+)`).FindStringSubmatch(r.stdout); m == nil || m[1] != m[2] {
+		t.Fatalf("attempts changed with the digit rule:\n%s", r.stdout)
+	}
 	changed := exportAll(t, data)
 	want := map[string]bool{}
 	byKey := map[string]map[string]any{}
