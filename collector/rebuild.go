@@ -72,6 +72,10 @@ func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Prici
 	if o.PageSize <= 0 {
 		o.PageSize = 20000
 	}
+	// DateTime ends in 2106: a later bound wraps around on 18.16.
+	if end := time.Unix(1<<32-1, 0); o.To.After(end) {
+		o.To = end
+	}
 	db := o.Database
 	rep := &RebuildReport{}
 	calls := fmt.Sprintf(`SELECT DISTINCT call_id FROM %s.sip_events FINAL WHERE ts >= toDateTime(%d, 'UTC') AND ts < toDateTime(%d, 'UTC') AND call_id != ''`,
