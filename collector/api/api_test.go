@@ -169,6 +169,26 @@ func TestCDRQuery(t *testing.T) {
 			if len(seen) != 134 || pages != 4 {
 				t.Errorf("paging: %d CDRs in %d pages, want 134 in 4", len(seen), pages)
 			}
+			// A call and the KPI endpoint read the same store.
+			var call Call
+			if code := get(t, srv, "/api/v1/calls/call-000003@example.net", &call); code != 200 ||
+				len(call.Legs) != 1 || call.Legs[0].Trunk != "carrier-a" || call.Legs[0].Cost != "0.0123" {
+				t.Errorf("call: %d %+v", code, call)
+			}
+			if err := collector.RecomputeRollups(context.Background(), st, db, base, base.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			var kp struct{ KPIs []KPI }
+			if code := get(t, srv, "/api/v1/kpis?by=trunk&step=5m&from=2026-03-02T10:00:00Z&to=2026-03-02T11:00:00Z", &kp); code != 200 {
+				t.Fatalf("kpis: %d", code)
+			}
+			attempts := map[string]int64{}
+			for _, k := range kp.KPIs {
+				attempts[k.Trunk] += k.Attempts
+			}
+			if attempts["carrier-a"] != 134 || attempts["carrier-b"] != 133 || attempts["did-in"] != 133 {
+				t.Errorf("KPI attempts per trunk: %v", attempts)
+			}
 			injections(t, srv, st, db, 400)
 		})
 	}
