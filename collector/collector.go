@@ -371,10 +371,14 @@ func (c *Collector) consumeRTP(rec bus.Record) {
 	c.mediaTopics[rec.Topic] = true
 }
 
+// sipEventColumns are the columns of sipRow.
+var sipEventColumns = append(append([]string{}, schema.SIPEventColumns...), schema.SIPEventRoutingColumns...)
+
 func sipRow(ev *event.SIP) []any {
 	return []any{hex.EncodeToString(ev.ID[:]), usTime(ev.TimeUS), uint64(ev.TimeUS), string(ev.ProbeID),
 		string(ev.CallID), ev.Src.Addr().String(), ev.Src.Port(), ev.Dst.Addr().String(), ev.Dst.Port(),
-		ev.Transport.String(), string(ev.Method), ev.Status, ev.CSeqNum, string(ev.Raw)}
+		ev.Transport.String(), string(ev.Method), ev.Status, ev.CSeqNum, string(ev.Raw),
+		string(ev.CorrelationID), ev.CaptureID, string(ev.Node), uint8(ev.Flags)}
 }
 
 func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
@@ -391,7 +395,7 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		}
 		db := c.o.Database
 		start := time.Now()
-		if err := c.st.Insert(ctx, db+".sip_events", schema.SIPEventColumns, b.events); err != nil {
+		if err := c.st.Insert(ctx, db+".sip_events", sipEventColumns, b.events); err != nil {
 			return fmt.Errorf("collector: storing %d events: %w", len(b.events), err)
 		}
 		if err := c.st.Insert(ctx, db+".rtp_reports", schema.RTPReportColumns, b.rtp); err != nil {

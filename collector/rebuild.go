@@ -62,9 +62,8 @@ type RebuildReport struct {
 // configuration writes no CDR. The rollups of the minutes the calls touch
 // are recomputed from the CDRs afterwards.
 //
-// The raw-event table does not keep HEP capture ids, node names or
-// correlation chunks: trunks told apart only by HEP sender, and legs tied
-// only by HEP correlation id, are resolved as if the message was captured.
+// Events stored before migration 0013 carry no HEP capture id, node name,
+// correlation chunk or flags: they are replayed as captured first copies.
 func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Pricing, o RebuildOptions) (*RebuildReport, error) {
 	if o.Database == "" {
 		o.Database = schema.DefaultDatabase
@@ -103,7 +102,7 @@ func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Prici
 	cur := int64(-1)
 	for {
 		page, err := st.Query(ctx, fmt.Sprintf(`SELECT event_id, ts_us, probe_id, call_id, src_ip, src_port, dst_ip, dst_port,
-				transport, method, status, cseq, raw
+				transport, method, status, cseq, raw, correlation_id, capture_id, node, flags
 			FROM %s.sip_events FINAL WHERE call_id IN (%s) AND ts_us > %d
 			ORDER BY ts_us, cseq, status != 0, event_id LIMIT %d`, db, calls, cur, o.PageSize))
 		if err != nil {
@@ -122,7 +121,7 @@ func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Prici
 				// More than a page of events in one microsecond: read
 				// that instant alone.
 				if page, err = st.Query(ctx, fmt.Sprintf(`SELECT event_id, ts_us, probe_id, call_id, src_ip, src_port, dst_ip,
-						dst_port, transport, method, status, cseq, raw
+						dst_port, transport, method, status, cseq, raw, correlation_id, capture_id, node, flags
 					FROM %s.sip_events FINAL WHERE call_id IN (%s) AND ts_us = %d
 					ORDER BY cseq, status != 0, event_id`, db, calls, last)); err != nil {
 					return nil, fmt.Errorf("rebuild: reading events: %w", err)
@@ -358,8 +357,7 @@ var transports = map[string]event.Transport{"udp": event.TransportUDP, "tcp": ev
 	"sctp": event.TransportSCTP, "ws": event.TransportWS}
 
 // eventFromRow turns a stored sip_events row back into the event the
-// collector consumed (less what the table does not keep: HEP capture id,
-// node, correlation chunk and flags).
+// collector consumed.
 func eventFromRow(r *store.Rows, i int, ev *event.SIP) error {
 	ev.Reset()
 	id, err := hex.DecodeString(r.String(i, "event_id"))
@@ -382,5 +380,13 @@ func eventFromRow(r *store.Rows, i int, ev *event.SIP) error {
 	ev.Status = uint16(r.Uint(i, "status"))
 	ev.CSeqNum = uint32(r.Uint(i, "cseq"))
 	ev.Raw = []byte(r.String(i, "raw"))
+	if c := r.String(i, "correlation_id"); c != "" {
+		ev.CorrelationID = []byte(c)
+	}
+	ev.CaptureID = uint32(r.Uint(i, "capture_id"))
+	if n := r.String(i, "node"); n != "" {
+		ev.Node = []byte(n)
+	}
+	ev.Flags = event.Flags(r.Uint(i, "flags"))
 	return nil
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ var testTimers = Timers{Invite: 32e9, Proceeding: 180e9, MaxDuration: 4 * 3600e9
 
 // storeCapture does what the collector does with a capture's events: raw
 // events, CDRs, rated CDRs and rollups.
-func storeCapture(t *testing.T, st store.Store, db string, file string, pricing *Pricing, trunks *Trunks) int {
+func storeCapture(t *testing.T, st store.Store, db string, file string, pricing *Pricing, trunks *Trunks, hep bool) int {
 	t.Helper()
 	ctx := context.Background()
 	p, err := probe.New()
@@ -34,6 +35,9 @@ func storeCapture(t *testing.T, st store.Store, db string, file string, pricing 
 		var c event.SIP
 		if err := event.DecodeSIP(event.AppendSIP(nil, ev), &c); err != nil {
 			return err
+		}
+		if hep { // as an SBC mirrored it over HEP
+			c.CaptureID, c.Node, c.CorrelationID, c.Flags = 2001, []byte("sbc-1"), []byte("corr-"+string(c.CallID)), c.Flags|event.FlagHEP
 		}
 		tr.Apply(0, n, &c)
 		n++
@@ -59,7 +63,7 @@ func storeCapture(t *testing.T, st store.Store, db string, file string, pricing 
 		table string
 		cols  []string
 		rows  [][]any
-	}{{"sip_events", schema.SIPEventColumns, rows}, {"cdrs", schema.CDRColumns, crow}, {"rated_cdrs", schema.RatedCDRColumns, rated}} {
+	}{{"sip_events", sipEventColumns, rows}, {"cdrs", schema.CDRColumns, crow}, {"rated_cdrs", schema.RatedCDRColumns, rated}} {
 		if err := st.Insert(ctx, db+"."+ins.table, ins.cols, ins.rows); err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +94,7 @@ func TestRebuildEngines(t *testing.T) {
 				t.Fatal(err)
 			}
 			trunks := NewTrunks(cfg.Trunks, cfg.Numbering)
-			legs := storeCapture(t, st, db, filepath.Join("..", "probe", "testdata", "aaa.pcap"), pricing, trunks)
+			legs := storeCapture(t, st, db, filepath.Join("..", "probe", "testdata", "aaa.pcap"), pricing, trunks, false)
 			o := RebuildOptions{Database: db, From: timeUnix(0), To: timeUnix(1<<32 - 1), Timers: testTimers, CorrelationHeader: "X-CID", PageSize: 7}
 			rep, err := Rebuild(ctx, st, trunks, pricing, o)
 			if err != nil {
@@ -141,3 +145,33 @@ func TestRebuildEngines(t *testing.T) {
 }
 
 func timeUnix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+// Events that came over HEP keep their sender's capture id, node and
+// correlation id in the store, so a rebuild resolves trunks restricted to
+// a HEP sender and ties legs by correlation id as the collector did.
+func TestRebuildHEPRouting(t *testing.T) {
+	ctx := context.Background()
+	st, db := storetest.Embedded(t)
+	if _, err := schema.Migrate(ctx, st, db); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	pricing, err := LoadPricing(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trunks := NewTrunks(append(cfg.Trunks, config.Trunk{Name: "sbc-carrier", Addresses: []string{"200.68.120.81/32"},
+		Prefixes: []netip.Prefix{netip.MustParsePrefix("200.68.120.81/32")}, HEPCaptureIDs: []uint32{2001}}), cfg.Numbering)
+	legs := storeCapture(t, st, db, filepath.Join("..", "probe", "testdata", "aaa.pcap"), pricing, trunks, true)
+	r, err := st.Query(ctx, "SELECT countIf(trunk = 'sbc-carrier') AS n, countIf(correlation LIKE 'corr-%') AS c FROM "+db+".cdrs FINAL")
+	if err != nil || r.Int(0, "n") == 0 || r.Int(0, "c") != int64(legs) {
+		t.Fatalf("setup: %v %v", r.Data, err)
+	}
+	rep, err := Rebuild(ctx, st, trunks, pricing, RebuildOptions{Database: db, From: timeUnix(0), To: timeUnix(1<<32 - 1), Timers: testTimers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Legs != legs || len(rep.Changes) != 0 {
+		t.Fatalf("rebuild of HEP events changed legs: %+v", rep.Changes)
+	}
+}
