@@ -189,6 +189,9 @@ func TestServiceAPI(t *testing.T) {
 	if viaAPI.code != 0 || !strings.Contains(viaAPI.stdout, "INVITE") {
 		t.Fatalf("ladder through the API: exit %d\n%s\n%s", viaAPI.code, viaAPI.stdout, viaAPI.stderr)
 	}
+	if r := trunkscope(t, tok, "ladder", callID, "--api", url, "--data", t.TempDir()); r.code != 0 || r.stdout != viaAPI.stdout {
+		t.Fatalf("ladder with --api: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 	pcapAPI := filepath.Join(dir, "api.pcap")
 	if r := trunkscope(t, tok, "call", "pcap", callID, "--data", data, "--out", pcapAPI); r.code != 0 {
 		t.Fatalf("call pcap through the API: %s", r.stderr)
