@@ -79,6 +79,9 @@ type Collector struct {
 type Stats struct {
 	Consumed, DecodeErrors, StoredEvents, StoredCDRs, StoredRTPReports, Rated, Unrated, FlushErrors atomic.Int64
 	RTCPParseErrors                                                                                 atomic.Int64
+	// OpenDialogs and Built (CDRs closed by the tracker, stored or not) are
+	// set at every batch cut, for /metrics.
+	OpenDialogs, Built atomic.Int64
 	// StoreDown is true while stores fail and the collector retries.
 	StoreDown atomic.Bool
 }
@@ -267,6 +270,8 @@ func (c *Collector) cut(force bool) *batch {
 	b := &batch{events: c.pending, rtp: c.pendingRTP, rtcp: c.pendingRTCP, cdrs: c.tracker.TakeCDRs(), force: force,
 		media: c.media, commits: map[TopicPartition]int64{}}
 	c.pending, c.pendingRTP, c.pendingRTCP, c.media = nil, nil, nil, span{}
+	c.stats.OpenDialogs.Store(c.tracker.Counts.Opened - c.tracker.Counts.Closed)
+	c.stats.Built.Add(int64(len(b.cdrs)))
 	for _, p := range c.tracker.Partitions() {
 		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
 			b.commits[TopicPartition{c.sipTopic, p}] = next
@@ -376,10 +381,14 @@ func (c *Collector) consumeRTP(rec bus.Record) {
 	c.mediaTopics[rec.Topic] = true
 }
 
+// sipEventColumns are the columns of sipRow.
+var sipEventColumns = append(append([]string{}, schema.SIPEventColumns...), schema.SIPEventRoutingColumns...)
+
 func sipRow(ev *event.SIP) []any {
 	return []any{hex.EncodeToString(ev.ID[:]), usTime(ev.TimeUS), uint64(ev.TimeUS), string(ev.ProbeID),
 		string(ev.CallID), ev.Src.Addr().String(), ev.Src.Port(), ev.Dst.Addr().String(), ev.Dst.Port(),
-		ev.Transport.String(), string(ev.Method), ev.Status, ev.CSeqNum, string(ev.Raw)}
+		ev.Transport.String(), string(ev.Method), ev.Status, ev.CSeqNum, string(ev.Raw),
+		string(ev.CorrelationID), ev.CaptureID, string(ev.Node), uint8(ev.Flags)}
 }
 
 func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
@@ -396,7 +405,7 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		}
 		db := c.o.Database
 		start := time.Now()
-		if err := c.st.Insert(ctx, db+".sip_events", schema.SIPEventColumns, b.events); err != nil {
+		if err := c.st.Insert(ctx, db+".sip_events", sipEventColumns, b.events); err != nil {
 			return fmt.Errorf("collector: storing %d events: %w", len(b.events), err)
 		}
 		if err := c.st.Insert(ctx, db+".rtp_reports", schema.RTPReportColumns, b.rtp); err != nil {
@@ -472,7 +481,7 @@ func (st *storeState) nextVersion() uint64 {
 	if v <= st.version {
 		v = st.version + 1
 	}
-	st.version = v
+	st.version = v + 1 // a rollup writes at v and v+1
 	return v
 }
 

@@ -78,24 +78,60 @@ func (s *span) merge(o span) {
 	}
 }
 
+// rollup recomputes the rollups of every minute sp touches (concurrency
+// up to the latest end). Rows are written at version+1 over zeros written
+// at version, so both must be above every earlier rollup's.
 func rollup(ctx context.Context, st store.Store, db string, sp span, version uint64) error {
 	if !sp.set {
 		return nil
 	}
-	first, last, concLast := sp.first, sp.last, sp.concLast
-	from := time.UnixMicro(first).UTC().Truncate(time.Minute)
-	to := time.UnixMicro(last).UTC().Truncate(time.Minute).Add(time.Minute)
-	if err := st.Exec(ctx, minuteSQL(db, from, to, version)); err != nil {
-		return fmt.Errorf("collector: KPI rollup %s..%s: %w", from, to, err)
+	from := time.UnixMicro(sp.first).UTC().Truncate(time.Minute)
+	to := time.UnixMicro(sp.last).UTC().Truncate(time.Minute).Add(time.Minute)
+	if err := recompute(ctx, st, db, from, to, version); err != nil {
+		return err
 	}
-	if err := st.Exec(ctx, codesSQL(db, from, to, version)); err != nil {
-		return fmt.Errorf("collector: code rollup %s..%s: %w", from, to, err)
+	concTo := time.UnixMicro(sp.concLast).UTC().Truncate(time.Minute).Add(time.Minute)
+	if err := zeroGroups(ctx, st, db, "kpi_concurrency_minute", "minute, trunk, direction", from, concTo, version); err != nil {
+		return err
 	}
-	if err := st.Exec(ctx, qualitySQL(db, from, to, version)); err != nil {
-		return fmt.Errorf("collector: quality rollup %s..%s: %w", from, to, err)
+	return concurrency(ctx, st, db, from, concTo, version+1)
+}
+
+// rollupTables are the per-minute rollups recomputed from cdrs FINAL, with
+// their grouping keys and statement.
+var rollupTables = []struct {
+	table, keys string
+	sql         func(db string, from, to time.Time, version uint64) string
+}{
+	{"kpi_minute", "minute, trunk, direction, destination", minuteSQL},
+	{"kpi_codes_minute", "minute, trunk, direction, code", codesSQL},
+	{"kpi_quality_minute", "minute, trunk, direction, destination", qualitySQL},
+}
+
+// recompute rewrites the KPI, code and quality rollups of [from, to).
+func recompute(ctx context.Context, st store.Store, db string, from, to time.Time, version uint64) error {
+	for _, t := range rollupTables {
+		if err := zeroGroups(ctx, st, db, t.table, t.keys, from, to, version); err != nil {
+			return err
+		}
+		if err := st.Exec(ctx, t.sql(db, from, to, version+1)); err != nil {
+			return fmt.Errorf("collector: %s rollup %s..%s: %w", t.table, from, to, err)
+		}
 	}
-	concTo := time.UnixMicro(concLast).UTC().Truncate(time.Minute).Add(time.Minute)
-	return concurrency(ctx, st, db, from, concTo, version)
+	return nil
+}
+
+// zeroGroups rewrites every group of table in [from, to) as zeros at
+// version. A recompute writes the groups that exist now; a leg that moved
+// (a late event changed its trunk, destination or final code, or a
+// rebuild did) would otherwise stay counted in its old group too.
+func zeroGroups(ctx context.Context, st store.Store, db, table, keys string, from, to time.Time, version uint64) error {
+	q := fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (%[3]s, version) SELECT %[3]s, toUInt64(%[4]d) FROM %[1]s.%[2]s FINAL
+		WHERE minute >= toDateTime(%[5]d, 'UTC') AND minute < toDateTime(%[6]d, 'UTC')`, db, table, keys, version, from.Unix(), to.Unix())
+	if err := st.Exec(ctx, q); err != nil {
+		return fmt.Errorf("collector: clearing %s %s..%s: %w", table, from, to, err)
+	}
+	return nil
 }
 
 func rangeSQL(from, to time.Time) string {
@@ -228,22 +264,12 @@ func concurrency(ctx context.Context, st store.Store, db string, from, to time.T
 	return nil
 }
 
-// RecomputeRollups rewrites the per-minute KPI, code and quality rollups of every
-// minute in [from, to) from cdrs FINAL (a rebuild, or a bench). Peak
+// RecomputeRollups rewrites the per-minute KPI, code and quality rollups
+// of every minute in [from, to) from cdrs FINAL (a bench, a repair). Peak
 // concurrency is recomputed by the collector as CDRs are stored; over a
 // whole history it is a sweep of every leg, left to the caller.
 func RecomputeRollups(ctx context.Context, st store.Store, db string, from, to time.Time) error {
-	v := uint64(time.Now().UnixNano())
-	if err := st.Exec(ctx, minuteSQL(db, from, to, v)); err != nil {
-		return fmt.Errorf("collector: KPI rollup %s..%s: %w", from, to, err)
-	}
-	if err := st.Exec(ctx, codesSQL(db, from, to, v)); err != nil {
-		return fmt.Errorf("collector: code rollup %s..%s: %w", from, to, err)
-	}
-	if err := st.Exec(ctx, qualitySQL(db, from, to, v)); err != nil {
-		return fmt.Errorf("collector: quality rollup %s..%s: %w", from, to, err)
-	}
-	return nil
+	return recompute(ctx, st, db, from, to, uint64(time.Now().UnixNano()))
 }
 
 // mosBounds are the quality rollup's cumulative MOS buckets (x1000): fine

@@ -177,7 +177,7 @@ func KPIs(ctx context.Context, st store.Store, db string, q KPIQuery) ([]KPI, er
 		sum(pdd_sum_ms) AS pdd_sum_ms, sum(pdd_le_1s) AS le1, sum(pdd_le_2s) AS le2, sum(pdd_le_3s) AS le3,
 		sum(pdd_le_5s) AS le5, sum(pdd_le_8s) AS le8, sum(pdd_le_13s) AS le13, max(cps_peak) AS cps_peak
 		FROM %[3]s.kpi_minute FINAL WHERE %[4]s
-		GROUP BY bucket, %[5]s ORDER BY bucket, %[5]s`, bucket, keyCols, db, where, keys))
+		GROUP BY bucket, %[5]s HAVING attempts > 0 ORDER BY bucket, %[5]s`, bucket, keyCols, db, where, keys))
 	if err != nil {
 		return nil, fmt.Errorf("collector: KPIs: %w", err)
 	}
@@ -231,7 +231,9 @@ func KPIs(ctx context.Context, st store.Store, db string, q KPIQuery) ([]KPI, er
 	}
 	for j := range codes.Data {
 		if k := at[[3]string{codes.String(j, "bucket"), codes.String(j, "trunk"), codes.String(j, "direction")}]; k != nil {
-			k.Codes[uint16(codes.Int(j, "code"))] += codes.Int(j, "n")
+			if n := codes.Int(j, "n"); n > 0 {
+				k.Codes[uint16(codes.Int(j, "code"))] += n
+			}
 		}
 	}
 	for j := range conc.Data {

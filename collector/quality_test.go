@@ -108,3 +108,36 @@ func testQualityRollup(t *testing.T, st store.Store, db string) {
 		t.Fatalf("by destination: %+v", ds)
 	}
 }
+
+// TestRollupFollowsMovedLeg: a late event that changes a stored leg's
+// trunk (here: a rewrite at a higher version) must move it between rollup
+// groups, not count it in both.
+func TestRollupFollowsMovedLeg(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, st store.Store, db string) {
+		ctx := context.Background()
+		if _, err := schema.Migrate(ctx, st, db); err != nil {
+			t.Fatal(err)
+		}
+		minute := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		c := CDR{CallID: "moved", Trunk: "carrier-a", Direction: "outbound", StartUS: minute.UnixMicro() + 1e6,
+			EndUS: minute.UnixMicro() + 2e6, PDDMs: -1, RingMs: -1, Outcome: Busy, FinalCode: 486, Version: 1}
+		var sp span
+		for i, trunk := range []string{"carrier-a", "carrier-b"} {
+			c.Trunk, c.Version = trunk, uint64(i+1)
+			if err := st.Insert(ctx, db+".cdrs", schema.CDRColumns, [][]any{c.Row()}); err != nil {
+				t.Fatal(err)
+			}
+			sp.add(&c)
+			if err := rollup(ctx, st, db, sp, uint64(10*(i+1))); err != nil {
+				t.Fatal(err)
+			}
+			ks, err := KPIs(ctx, st, db, KPIQuery{From: minute, To: minute.Add(time.Hour), By: ByTrunk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ks) != 1 || ks[0].Trunk != trunk || ks[0].Attempts != 1 || ks[0].Busy != 1 || len(ks[0].Codes) != 1 {
+				t.Fatalf("after storing the leg on %s: %+v", trunk, ks)
+			}
+		}
+	})
+}

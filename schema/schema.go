@@ -37,7 +37,11 @@ const DefaultDatabase = "trunkscope"
 var (
 	SIPEventColumns = []string{"event_id", "ts", "ts_us", "probe_id", "call_id", "src_ip", "src_port",
 		"dst_ip", "dst_port", "transport", "method", "status", "cseq", "raw"}
-	CDRColumns = []string{"call_id", "leg", "trunk", "direction", "probe_id", "caller", "callee",
+	// SIPEventRoutingColumns (migration 0013) follow SIPEventColumns in the
+	// collector's rows: what trunk resolution and leg correlation use beside
+	// the raw message, so a rebuild replays the event as consumed.
+	SIPEventRoutingColumns = []string{"correlation_id", "capture_id", "node", "flags"}
+	CDRColumns             = []string{"call_id", "leg", "trunk", "direction", "probe_id", "caller", "callee",
 		"src_ip", "dst_ip", "start_time", "start_us", "ring_us", "answer_us", "end_us", "pdd_ms",
 		"duration_ms", "outcome", "final_code", "hangup_by", "flags", "version",
 		"caller_e164", "callee_e164", "reason_protocol", "reason_cause", "reason_text", "codecs", "correlation", "ring_ms", "country"}

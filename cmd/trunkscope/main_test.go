@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("TRUNKSCOPE_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// Every service a test starts serves its API on an ephemeral port (it
+	// advertises it in its data directory), never on the fixed default.
+	os.Setenv("TRUNKSCOPE_API_LISTEN", "127.0.0.1:0")
 	os.Exit(m.Run())
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trunkscope/trunkscope/bus"
 	"github.com/trunkscope/trunkscope/collector"
+	"github.com/trunkscope/trunkscope/collector/api"
 )
 
 func cmdRun(e *env, args []string) error {
@@ -28,7 +29,7 @@ Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return serve(e, &o.common, o.inputs, true, o.statsEvery, o.metricsAddr)
+	return serve(e, &o.common, o.inputs, true, o.statsEvery, o.metricsAddr, o.api)
 }
 
 func cmdProbe(e *env, args []string) error {
@@ -49,7 +50,7 @@ Examples:
 	if !o.inputs.any() {
 		return usagef("no input: give --iface and/or --hep-listen")
 	}
-	return serve(e, &o.common, o.inputs, false, o.statsEvery, o.metricsAddr)
+	return serve(e, &o.common, o.inputs, false, o.statsEvery, o.metricsAddr, o.api)
 }
 
 // serveFlags are the flags of the long-running roles.
@@ -58,6 +59,7 @@ type serveFlags struct {
 	inputs
 	statsEvery  time.Duration
 	metricsAddr string
+	api         apiFlags
 }
 
 func (o *serveFlags) register(fs *flag.FlagSet) {
@@ -65,11 +67,12 @@ func (o *serveFlags) register(fs *flag.FlagSet) {
 	o.inputs.register(fs)
 	fs.DurationVar(&o.statsEvery, "stats-interval", 30*time.Second, "how often to log throughput")
 	fs.StringVar(&o.metricsAddr, "metrics-listen", "", "serve Prometheus metrics on this address (/metrics, /healthz), e.g. 127.0.0.1:9460")
+	o.api.register(fs)
 }
 
 // serve runs inputs and, with withCollector or on the embedded broker, the
 // collector, until SIGINT/SIGTERM.
-func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Duration, metricsAddr string) error {
+func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Duration, metricsAddr string, af apiFlags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := c.open(ctx, e, true)
@@ -82,30 +85,20 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 		withCollector = true // nobody else can consume an embedded broker
 	}
 	var col *collector.Collector
+	cm := newCollectorMetrics()
 	if withCollector {
 		var cons *bus.Consumer
-		if col, cons, err = s.newCollector(); err != nil {
+		if col, cons, err = s.newCollector(cm); err != nil {
 			return err
 		}
 		defer cons.Close()
 	}
 	m := &metrics{}
+	lag := &lagMeter{s: s}
 	if col != nil {
-		m.add(func(w io.Writer) {
-			st := col.Stats()
-			sample(w, "trunkscope_collector_events_consumed_total", "counter", st.Consumed.Load())
-			sample(w, "trunkscope_collector_events_undecodable_total", "counter", st.DecodeErrors.Load())
-			sample(w, "trunkscope_collector_events_stored_total", "counter", st.StoredEvents.Load())
-			sample(w, "trunkscope_collector_cdrs_stored_total", "counter", st.StoredCDRs.Load())
-			sample(w, "trunkscope_collector_cdrs_rated_total", "counter", st.Rated.Load())
-			sample(w, "trunkscope_collector_cdrs_unrated_total", "counter", st.Unrated.Load())
-			sample(w, "trunkscope_collector_store_errors_total", "counter", st.FlushErrors.Load())
-			down := 0
-			if st.StoreDown.Load() {
-				down = 1
-			}
-			sample(w, "trunkscope_collector_store_down", "gauge", down)
-		})
+		m.add(func(w io.Writer) { writeCollector(w, col) })
+		m.add(cm.write)
+		m.add(lag.write)
 	}
 	var waitInputs func() error
 	if in.any() {
@@ -123,6 +116,12 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 		}
 		defer stopMetrics()
 	}
+	stopAPI, err := serveAPI(e, s, af, api.Options{Store: s.st, Database: s.db(), Metrics: m, Logger: e.log,
+		Ready: readyChecks(s, col, lag, af.maxLag)})
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	e.log.Info("trunkscope running", "config", cfg.Source, "data", c.data, "brokers", s.brokers,
 		"store", s.st.Info().Engine+" "+s.st.Info().Version, "topic", cfg.Kafka.Topics.SIP, "collector", withCollector)
 	done := make(chan struct{})

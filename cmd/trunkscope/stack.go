@@ -116,8 +116,9 @@ func (s *stack) topics() bus.Topics {
 
 func (s *stack) db() string { return s.cfg.ClickHouse.Database }
 
-// newCollector builds a collector consuming the group's SIP topic.
-func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
+// newCollector builds a collector consuming the group's SIP topic; cm, when
+// set, instruments its source and store for /metrics.
+func (s *stack) newCollector(cm ...*collectorMetrics) (*collector.Collector, *bus.Consumer, error) {
 	pricing, err := collector.LoadPricing(s.cfg)
 	if err != nil {
 		return nil, nil, err
@@ -138,7 +139,12 @@ func (s *stack) newCollector() (*collector.Collector, *bus.Consumer, error) {
 		BeforeCommit: failpoint("collector-before-commit"),
 	}
 	o.CorrelationHeader = cc.CorrelationHeader
-	return collector.New(o, cons, s.st, collector.NewTrunks(s.cfg.Trunks, s.cfg.Numbering), pricing), cons, nil
+	var src collector.Source = cons
+	st := s.st
+	if len(cm) > 0 && cm[0] != nil {
+		src, st = cm[0].source(cons), cm[0].store(st)
+	}
+	return collector.New(o, src, st, collector.NewTrunks(s.cfg.Trunks, s.cfg.Numbering), pricing), cons, nil
 }
 
 // drainer builds a collector and the offsets it must reach to have
