@@ -79,12 +79,31 @@ func Open(iface string, o Options) (*Source, error) {
 		prog = dropOutgoing(prog)
 	}
 	if prog != nil {
-		if err := tp.SetBPF(prog); err != nil {
+		if err := s.setFilter(prog); err != nil {
 			tp.Close()
 			return nil, fmt.Errorf("live: setting filter on %s: %w", iface, err)
 		}
 	}
 	return s, nil
+}
+
+// setFilter attaches prog without letting through what the socket caught
+// before it: the ring fills from the moment the socket is bound, unfiltered
+// (and on loopback with both copies of every packet). As libpcap does, a
+// drop-everything filter goes first, the ring is drained, then prog.
+func (s *Source) setFilter(prog []bpf.RawInstruction) error {
+	if err := s.tp.SetBPF([]bpf.RawInstruction{{Op: 0x06, K: 0}}); err != nil { // ret #0
+		return err
+	}
+	for {
+		if _, _, err := s.tp.ZeroCopyReadPacketData(); err != nil {
+			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, afpacket.ErrPoll) {
+				break // empty: the poll timed out
+			}
+			return err
+		}
+	}
+	return s.tp.SetBPF(prog)
 }
 
 // dropOutgoing prepends a guard to a filter (nil: accept all) that drops
