@@ -209,7 +209,7 @@ func GrafanaRules(o Options, rules []alert.Rule) ([]alerting.Rule, error) {
 		delete(labels, "trunk")     // from the query's trunk column
 		delete(labels, "alertname") // Grafana sets it to the title
 		rb := alerting.NewRuleBuilder(r.Name).
-			Uid("trunkscope-"+r.Name).
+			Uid("trunkscope-" + r.Name).
 			FolderUID(FolderUID).
 			RuleGroup(RuleGroup).
 			OrgID(1).

@@ -42,8 +42,8 @@ type Query struct {
 }
 
 func (q Query) ImplementsDataqueryVariant() {}
-func (q Query) DataqueryType() string      { return PluginID }
-func (q Query) Validate() error            { return nil }
+func (q Query) DataqueryType() string       { return PluginID }
+func (q Query) Validate() error             { return nil }
 func (q Query) Equals(o variants.Dataquery) bool {
 	oq, ok := o.(Query)
 	return ok && reflect.DeepEqual(q, oq)

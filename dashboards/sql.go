@@ -29,7 +29,6 @@ const (
 	trunkDirWhere = trunkFilter + " AND " + dirFilter
 )
 
-
 // ChannelsExpr maps a trunk name to its configured channels (0: unknown),
 // from the configuration the dashboards were generated with.
 func ChannelsExpr(col string, channels map[string]int, order []string) string {
