@@ -107,7 +107,7 @@ func (r Rule) Table() string {
 
 // Summary says in words what the rule fires on.
 func (r Rule) Summary() string {
-	w := r.Window.String()
+	w := dur(r.Window)
 	switch r.Kind {
 	case "code_spike":
 		return fmt.Sprintf("SIP %d on at least %.0f%% of attempts (and %.1fx the baseline share) in %s, with at least %d of %d attempts",
@@ -124,6 +124,14 @@ func (r Rule) Summary() string {
 }
 
 func secs(d time.Duration) int64 { return int64(d / time.Second) }
+
+// dur writes whole minutes as "5m", else seconds.
+func dur(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", secs(d))
+}
 
 func (r Rule) trunkWhere() string {
 	if len(r.Trunks) == 0 {
