@@ -175,7 +175,7 @@ FROM (
 	GROUP BY trunk
 ) ORDER BY trunk`, db, inW, rng, r.MinAttempts, r.ASRMin, r.ASRDrop)
 	case "mos_drop":
-		inWts := fmt.Sprintf("ts >= $__toTime - %d", w)
+		inWts := fmt.Sprintf("end_ts >= $__toTime - %d", w)
 		return fmt.Sprintf(`SELECT trunk, toUInt8(w_calls >= %[4]d AND (value < %[5]g OR mos_p10 < %[6]g OR (b_calls >= %[4]d AND base_mos - value >= %[7]g))) AS firing,
 	value, mos_p10, w_calls AS calls, base_mos
 FROM (
@@ -183,8 +183,8 @@ FROM (
 		if(w_calls > 0, quantileExactIf(0.1)(mos, %[2]s), 0) AS mos_p10,
 		countIf(NOT (%[2]s)) AS b_calls, if(b_calls > 0, avgIf(mos, NOT (%[2]s)), 0) AS base_mos
 	FROM (
-		SELECT call_id, ts, mos FROM (
-			SELECT call_id, max(ts) AS ts, min(mos_x1000) / 1000 AS mos FROM %[1]s.rtp_reports FINAL
+		SELECT call_id, end_ts, mos FROM (
+			SELECT call_id, max(ts) AS end_ts, min(mos_x1000) / 1000 AS mos FROM %[1]s.rtp_reports FINAL
 			WHERE final = 1 AND mos_x1000 > 0 AND ts >= $__fromTime AND ts < $__toTime
 			GROUP BY call_id
 		)

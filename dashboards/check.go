@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trunkscope/trunkscope/alert"
 	"github.com/trunkscope/trunkscope/dashboards/macros"
 	"github.com/trunkscope/trunkscope/store"
 )
@@ -31,6 +32,9 @@ type CheckOptions struct {
 	// Vars fixes template variables; unset ones take the All value, or
 	// the first value their query returns.
 	Vars map[string]string
+	// Rules are the alert rules provisioned as Grafana rules: their
+	// queries run too, over the rule's range ending at To.
+	Rules []alert.Rule
 }
 
 // Check runs every panel's query against st the way Grafana and the
@@ -75,6 +79,19 @@ func Check(ctx context.Context, st store.Store, o Options, co CheckOptions) []Re
 			}
 			out = append(out, r)
 		}
+	}
+	channels := map[string]int{}
+	var order []string
+	for _, t := range o.Trunks {
+		channels[t.Name], order = t.Channels, append(order, t.Name)
+	}
+	for _, ar := range co.Rules {
+		r := run(ctx, st, "Grafana alert rules", ar.Name, ar.GrafanaSQL(o.Database, ChannelsExpr("trunk", channels, order)),
+			nil, co.To.Add(-ar.Range()), co.To, 0, []string{"trunk", "firing"})
+		if !r.OK && ar.Kind == "options_down" && missingTable(r.Err) {
+			r.Err = fmt.Sprintf("table %s.options_pings does not exist: it is created by the active probe's migrations; %s", o.Database, r.Err)
+		}
+		out = append(out, r)
 	}
 	return out
 }

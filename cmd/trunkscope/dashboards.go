@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/trunkscope/trunkscope/alert"
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/dashboards"
 )
@@ -135,7 +136,7 @@ Default range: the minutes that hold data. Exit status 1 if any panel fails.`)
 			}
 		}
 	}
-	co := dashboards.CheckOptions{From: f, To: t, Vars: map[string]string{}}
+	co := dashboards.CheckOptions{From: f, To: t, Vars: map[string]string{}, Rules: alert.Rules(s.cfg.Alerts)}
 	if *trunk != "" {
 		co.Vars["trunk"] = *trunk
 	}
