@@ -45,7 +45,9 @@ func (o Options) checkIncidents() error {
 }
 
 // incidentRNG is the random stream of incident draws.
-func incidentRNG(seed int64) *rand.Rand { return rand.New(rand.NewPCG(uint64(seed), 0x696e636964656e74)) }
+func incidentRNG(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x696e636964656e74))
+}
 
 // applyIncidents changes a call's planned outcome and returns the RTP loss
 // of its streams.
