@@ -110,8 +110,8 @@ func (r Rule) Summary() string {
 	w := dur(r.Window)
 	switch r.Kind {
 	case "code_spike":
-		return fmt.Sprintf("SIP %d on at least %.0f%% of attempts (and %.1fx the baseline share) in %s, with at least %d of %d attempts",
-			r.Code, 100*r.Ratio, r.Factor, w, r.MinCount, r.MinAttempts)
+		return fmt.Sprintf("SIP %d on at least %.0f%% of attempts in %s (at least %d of %d), and %.1fx the baseline share or the baseline itself above %.0f%%",
+			r.Code, 100*r.Ratio, w, r.MinCount, r.MinAttempts, r.Factor, 100*r.Ratio)
 	case "mos_drop":
 		return fmt.Sprintf("mean MOS below %.2f or 10th percentile below %.2f or mean %.2f below the baseline in %s (at least %d calls)",
 			r.MOSMean, r.MOSP10, r.MOSDrop, w, r.MinCalls)
@@ -155,7 +155,7 @@ func (r Rule) SQL(db, channels string) string {
 	rng := "minute >= $__fromTime AND minute < $__toTime" + r.trunkWhere()
 	switch r.Kind {
 	case "code_spike":
-		return fmt.Sprintf(`SELECT trunk, toUInt8(w_attempts >= %[4]d AND w_hits >= %[5]d AND value >= %[6]g AND value >= %[7]g * base_ratio) AS firing,
+		return fmt.Sprintf(`SELECT trunk, toUInt8(w_attempts >= %[4]d AND w_hits >= %[5]d AND value >= %[6]g AND (value >= %[7]g * base_ratio OR base_ratio >= %[6]g)) AS firing,
 	value, w_hits AS hits, w_attempts AS attempts, base_ratio
 FROM (
 	SELECT trunk, sumIf(n, %[2]s) AS w_attempts, sumIf(n, %[2]s AND code = %[8]d) AS w_hits,

@@ -56,8 +56,9 @@ type AlertRule struct {
 	KeepFiringFor time.Duration `yaml:"keep_firing_for"`
 
 	// code_spike: final Code in the window, at least MinCount of at least
-	// MinAttempts attempts, a share of at least Ratio and at least Factor
-	// times the baseline's share.
+	// MinAttempts attempts, a share of at least Ratio, and at least Factor
+	// times the baseline's share (the onset) or a baseline share itself
+	// at least Ratio (a sustained incident the baseline has absorbed).
 	Code        int     `yaml:"code"`
 	MinAttempts int     `yaml:"min_attempts"`
 	MinCount    int     `yaml:"min_count"`
