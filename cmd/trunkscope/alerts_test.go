@@ -134,11 +134,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // receiver records Alertmanager's webhook notifications (checking the
 // bearer credential and the payload) and trunkscope's own signed webhook.
 type receiver struct {
-	t              *testing.T
+	t               *testing.T
 	amToken, secret string
-	mu             sync.Mutex
-	am             map[string]bool // "status alertname/trunk" from Alertmanager
-	direct         []string        // "status alertname/trunk" from trunkscope
+	mu              sync.Mutex
+	am              map[string]bool // "status alertname/trunk" from Alertmanager
+	direct          []string        // "status alertname/trunk" from trunkscope
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
