@@ -11,6 +11,9 @@ import (
 type Alerts struct {
 	// Interval is how often rules are evaluated, in event time.
 	Interval time.Duration `yaml:"interval"`
+	// InRun evaluates the rules inside `trunkscope run` too (the `alerts`
+	// role does it on its own).
+	InRun bool `yaml:"in_run"`
 	// StateFile keeps the alert states across restarts; default
 	// DATA/alerts/state.json.
 	StateFile string `yaml:"state_file"`
@@ -118,7 +121,7 @@ func (a *Alerts) validate() error {
 // DefaultAlerts is the built-in alerting section: evaluation every
 // minute and the default rule set (which alert.Defaults completes).
 func DefaultAlerts() Alerts {
-	return Alerts{Interval: time.Minute, Rules: []AlertRule{
+	return Alerts{Interval: time.Minute, InRun: true, Rules: []AlertRule{
 		{Name: "sip_503_spike", Kind: "code_spike", Code: 503, Severity: "critical"},
 		{Name: "sip_408_spike", Kind: "code_spike", Code: 408, Severity: "warning"},
 		{Name: "mos_drop", Kind: "mos_drop", Severity: "critical"},

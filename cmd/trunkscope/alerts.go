@@ -50,52 +50,16 @@ and are printed on stdout.
 		return err
 	}
 	defer s.Close()
-	ac := s.cfg.Alerts
-	path := *statePath
-	if path == "" {
-		path = ac.StateFile
-	}
-	if path == "" {
-		path = filepath.Join(c.data, "alerts", "state.json")
-	}
-	st, err := alert.LoadState(path)
+	ev, err := alertEvaluator(s, e, c.data, *statePath, *am, *hook, *secret)
 	if err != nil {
 		return err
 	}
-	ev := newEvaluator(s.st, s.cfg, st, e)
-	ev.StatePath = path
-	urls := append([]string(nil), ac.Alertmanager.URLs...)
-	if *am != "" {
-		urls = append(urls, strings.Split(*am, ",")...)
-	}
-	if len(urls) > 0 {
-		ev.Notifiers = append(ev.Notifiers, &alert.Alertmanager{URLs: urls, BearerToken: ac.Alertmanager.BearerToken, Resend: 4 * ac.Interval})
-	}
-	hooks := append([]config.Webhook(nil), ac.Webhooks...)
-	if *hook != "" {
-		hooks = append(hooks, config.Webhook{URL: *hook, Secret: *secret})
-	}
-	for _, h := range hooks {
-		ev.Notifiers = append(ev.Notifiers, &alert.Webhook{URL: h.URL, Secret: h.Secret, Retries: h.Retries})
-	}
 	for {
-		first, now, ok, err := alertClock(ctx, s.st, s.db(), *clock)
-		if err != nil {
-			return err
-		}
-		if ok {
-			trs, err := ev.Run(ctx, first, now)
-			for _, t := range trs {
-				printTransition(e, ev, t)
+		if err := alertRound(ctx, s, e, ev, *clock); err != nil {
+			if *once || ctx.Err() != nil {
+				return err
 			}
-			if err != nil {
-				if *once || ctx.Err() != nil {
-					return err
-				}
-				e.log.Error("alerts", "err", err)
-			}
-		} else {
-			e.log.Info("alerts: no data yet")
+			e.log.Error("alerts", "err", err)
 		}
 		if *once {
 			firing := 0
@@ -110,7 +74,95 @@ and are printed on stdout.
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(ac.Interval):
+		case <-time.After(s.cfg.Alerts.Interval):
+		}
+	}
+}
+
+// alertEvaluator builds the evaluator of a stack: its state file (flag,
+// config, or DATA/alerts/state.json) and notifiers (config plus flags).
+func alertEvaluator(s *stack, e *env, data, statePath, am, hook, secret string) (*alert.Evaluator, error) {
+	ac := s.cfg.Alerts
+	path := statePath
+	if path == "" {
+		path = ac.StateFile
+	}
+	if path == "" {
+		path = filepath.Join(data, "alerts", "state.json")
+	}
+	st, err := alert.LoadState(path)
+	if err != nil {
+		return nil, err
+	}
+	ev := newEvaluator(s.st, s.cfg, st, e)
+	ev.StatePath = path
+	urls := append([]string(nil), ac.Alertmanager.URLs...)
+	if am != "" {
+		urls = append(urls, strings.Split(am, ",")...)
+	}
+	if len(urls) > 0 {
+		ev.Notifiers = append(ev.Notifiers, &alert.Alertmanager{URLs: urls, BearerToken: ac.Alertmanager.BearerToken, Resend: 4 * ac.Interval})
+	}
+	hooks := append([]config.Webhook(nil), ac.Webhooks...)
+	if hook != "" {
+		hooks = append(hooks, config.Webhook{URL: hook, Secret: secret})
+	}
+	for _, h := range hooks {
+		ev.Notifiers = append(ev.Notifiers, &alert.Webhook{URL: h.URL, Secret: h.Secret, Retries: h.Retries})
+	}
+	return ev, nil
+}
+
+// alertRound evaluates up to now once and prints the transitions.
+func alertRound(ctx context.Context, s *stack, e *env, ev *alert.Evaluator, clock string) error {
+	first, now, ok, err := alertClock(ctx, s.st, s.db(), clock)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		e.log.Debug("alerts: no data yet")
+		return nil
+	}
+	trs, err := ev.Run(ctx, first, now)
+	for _, t := range trs {
+		printTransition(e, ev, t)
+	}
+	return err
+}
+
+// startServiceAlerts runs the alert rules inside `run` (alerts.in_run):
+// every interval, on the data clock, logging instead of failing. The
+// returned function stops it and waits, so the store outlives its queries.
+func startServiceAlerts(ctx context.Context, s *stack, e *env, data string) (stop func()) {
+	if !s.cfg.Alerts.InRun {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		serviceAlerts(ctx, s, e, data)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func serviceAlerts(ctx context.Context, s *stack, e *env, data string) {
+	ev, err := alertEvaluator(s, e, data, "", "", "", "")
+	if err != nil {
+		e.log.Error("alerts disabled", "err", err)
+		return
+	}
+	for {
+		if err := alertRound(ctx, s, e, ev, "data"); err != nil && ctx.Err() == nil {
+			e.log.Error("alerts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.cfg.Alerts.Interval):
 		}
 	}
 }

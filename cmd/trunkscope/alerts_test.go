@@ -291,3 +291,40 @@ func TestAlertsEndToEndWithAlertmanager(t *testing.T) {
 		t.Fatalf("third run:\n%s", r.stdout)
 	}
 }
+
+// `run` evaluates the rules too (alerts.in_run): on a data directory that
+// holds a 503 burst, the service posts the alert to the Alertmanager of its
+// configuration.
+func TestAlertsInsideRun(t *testing.T) {
+	rc := &receiver{t: t, amToken: "tok", am: map[string]bool{}}
+	hooks := httptest.NewServer(rc)
+	defer hooks.Close()
+	am := startAlertmanager(t, hooks.URL+"/am", rc.amToken)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	pcap := filepath.Join(dir, "burst.pcap")
+	writeCapture(t, pcap, synth.Options{Calls: 500, Seed: 33, CPS: 1.5, NoRTP: true,
+		Incidents: []synth.Incident{{Trunk: "carrier-a", From: 3 * time.Minute, To: 6 * time.Minute, Code: 503}}})
+	mustRun(t, "replay", pcap, "--data", data)
+	cfg := writeConfig(t, dir, func(s string) string {
+		return s + "\nalerts:\n  alertmanager:\n    urls: [" + am + "]\n"
+	})
+	cmd := exec.Command(os.Args[0], "run", "--data", data, "--config", cfg)
+	cmd.Env = append(os.Environ(), "TRUNKSCOPE_AS_MAIN=1")
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "the 503 alert in Alertmanager", func() bool {
+		return strings.Join(amAlerts(t, am), " ") == "sip_503_spike/carrier-a/critical/active"
+	})
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "alerts", "state.json")); err != nil {
+		t.Fatalf("no alert state saved by run: %v", err)
+	}
+}
