@@ -214,6 +214,7 @@ func TestDashboardsCheckChDB(t *testing.T) {
 	if !strings.Contains(out.stdout, "NOC overview") || !strings.Contains(out.stdout, " ok ") {
 		t.Fatalf("check table:\n%s", out.stdout)
 	}
+	t.Logf("dashboards check:\n%s", out.stdout)
 }
 
 // The same against Debian's ClickHouse 18.16 server.
