@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/trunkscope/trunkscope/alert"
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/dashboards"
+	"github.com/trunkscope/trunkscope/store"
 )
 
 func cmdDashboards(e *env, args []string) error {
@@ -213,5 +216,40 @@ HTTP API. T is a service account token (Editor or Admin); $GRAFANA_TOKEN works t
 		return err
 	}
 	fmt.Fprintf(e.stderr, "push: %d dashboards and %d alert rules in folder %q on %s\n", len(b.Dashboards), len(b.Rules), dashboards.FolderUID, *url)
+	return nil
+}
+
+// benchDashboards times every panel (and alert rule) query over the bench's
+// generated CDRs, for the last day and the whole range: the target is
+// <= 300 ms a panel over 10 million CDRs on chDB.
+func benchDashboards(ctx context.Context, tw io.Writer, st store.Store, db string, from, to time.Time) error {
+	cfg := config.Default()
+	cfg.ClickHouse.Database = db
+	o := dashboards.FromConfig(cfg)
+	for _, rng := range []struct {
+		name     string
+		from, to time.Time
+	}{{"last day", to.Add(-24 * time.Hour), to}, {"30 days", from, to}} {
+		res := dashboards.Check(ctx, st, o, dashboards.CheckOptions{From: rng.from, To: rng.to, Rules: alert.Rules(cfg.Alerts)})
+		var took []time.Duration
+		var slow, failed []string
+		for _, r := range res {
+			if !r.OK {
+				failed = append(failed, r.Panel)
+				continue
+			}
+			took = append(took, r.Took)
+			if r.Took > 300*time.Millisecond {
+				slow = append(slow, fmt.Sprintf("%s/%s %s", strings.TrimPrefix(r.Dashboard, "trunkscope / "), r.Panel, r.Took.Round(time.Millisecond)))
+			}
+		}
+		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+		if len(took) == 0 {
+			return fmt.Errorf("no panel ran: %v", failed)
+		}
+		fmt.Fprintf(tw, "dashboards: %d panel queries, %s\tmedian %s, max %s\tover 300 ms: %s; not run (missing tables): %d\n",
+			len(took), rng.name, took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond),
+			strings.Join(append(slow, "none")[:max(len(slow), 1)], ", "), len(failed))
+	}
 	return nil
 }
