@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,5 +265,52 @@ func TestDashboardsCheckMissingProbeTables(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stdout, "table trunkscope.options_pings does not exist") ||
 		!strings.Contains(r.stderr, "panels failed") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// generate is deterministic and writes every file; push sends them to a
+// Grafana API (a recording server here: no Grafana can be installed).
+func TestDashboardsGenerateAndPushCommands(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	mustRun(t, "dashboards", "generate", "--out", a)
+	mustRun(t, "dashboards", "generate", "--out", b)
+	n := 0
+	filepath.Walk(a, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		n++
+		rel, _ := filepath.Rel(a, p)
+		x, _ := os.ReadFile(p)
+		y, err := os.ReadFile(filepath.Join(b, rel))
+		if err != nil || !bytes.Equal(x, y) {
+			t.Errorf("%s differs between two runs: %v", rel, err)
+		}
+		return nil
+	})
+	if n != 9 {
+		t.Fatalf("%d files generated, want 6 dashboards and 3 provisioning files", n)
+	}
+	var mu sync.Mutex
+	var calls []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Method == http.MethodGet {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		io.WriteString(w, `{"status":"success"}`)
+	}))
+	defer srv.Close()
+	mustRun(t, "dashboards", "push", "--grafana", srv.URL, "--token", "glsa_x")
+	if len(calls) != 1+1+6+1 || !strings.HasSuffix(calls[0], "Bearer glsa_x") ||
+		!strings.HasPrefix(calls[len(calls)-1], "PUT /api/v1/provisioning/folder/trunkscope/rule-groups/trunkscope") {
+		t.Fatalf("push requests:\n%s", strings.Join(calls, "\n"))
+	}
+	if r := trunkscope(t, []string{"GRAFANA_TOKEN="}, "dashboards", "push", "--grafana", srv.URL); r.code != exitUsage {
+		t.Fatalf("push without a token: exit %d", r.code)
 	}
 }
