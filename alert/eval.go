@@ -31,6 +31,9 @@ type Alert struct {
 	Value       float64           `json:"value"`
 }
 
+// MaxCatchUp bounds how much event time one run evaluates.
+const MaxCatchUp = 24 * time.Hour
+
 // Evaluator evaluates rules on the rollups and drives the state machines.
 type Evaluator struct {
 	Store store.Store
@@ -93,7 +96,7 @@ func (e *Evaluator) Step(ctx context.Context, at time.Time) []Transition {
 				e.warned = map[string]bool{}
 			}
 			if !e.warned[r.Name] {
-				e.Log.Warn("alert rule not evaluated", "rule", r.Name, "err", err)
+				e.logger().Warn("alert rule not evaluated", "rule", r.Name, "err", err)
 				e.warned[r.Name] = true
 			}
 			continue
@@ -142,6 +145,12 @@ func (e *Evaluator) Run(ctx context.Context, first, now time.Time) ([]Transition
 	t := e.State.LastEval.Add(iv)
 	if e.State.LastEval.IsZero() {
 		t = first.Truncate(iv).Add(iv)
+	}
+	// A first run on a long history, or one after a long outage, catches
+	// up at most a day: older alerts would be stale news.
+	if oldest := now.Add(-MaxCatchUp); t.Before(oldest) {
+		e.logger().Info("alerts: catching up the last day only", "from", t, "to", oldest)
+		t = oldest
 	}
 	var all []Transition
 	for ; !t.After(now); t = t.Add(iv) {
@@ -217,6 +226,13 @@ func (e *Evaluator) Annotations(r Rule, in Instance) map[string]string {
 			url.QueryEscape(in.Trunk), from.UnixMilli(), to.UnixMilli())
 	}
 	return a
+}
+
+func (e *Evaluator) logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.Default()
+	}
+	return e.Log
 }
 
 // RuleByName finds a rule.

@@ -131,6 +131,7 @@ func (w *Webhook) Notify(ctx context.Context, changes, _ []Alert) error {
 	if w.Now != nil {
 		now = w.Now
 	}
+	var errs []string
 	for _, c := range changes {
 		body, err := json.Marshal(WebhookPayload{Version: "1", Source: "trunkscope", Alert: c})
 		if err != nil {
@@ -146,9 +147,13 @@ func (w *Webhook) Notify(ctx context.Context, changes, _ []Alert) error {
 		if retries <= 0 {
 			retries = 5
 		}
+		// One undeliverable change does not hold back the others.
 		if err := post(ctx, w.Client, w.URL, h, body, retries); err != nil {
-			return err
+			errs = append(errs, err.Error())
 		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d changes not delivered: %s", len(errs), len(changes), strings.Join(errs, "; "))
 	}
 	return nil
 }
