@@ -58,9 +58,11 @@ func TestEvaluatorOnRollups(t *testing.T) {
 	}))
 	defer am.Close()
 	rule := Defaults(config.AlertRule{Name: "sip_503_spike", Kind: "code_spike", Code: 503, Severity: "critical"})
+	// The same rule restricted to another trunk never fires.
+	other := Defaults(config.AlertRule{Name: "b_only", Kind: "code_spike", Code: 503, Trunks: []string{"carrier-b"}})
 	wall := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
 	newEv := func(s *State) *Evaluator {
-		return &Evaluator{Store: st, DB: db, Rules: []Rule{rule}, Channels: "toUInt32(0)", Interval: time.Minute, State: s,
+		return &Evaluator{Store: st, DB: db, Rules: []Rule{rule, other}, Channels: "toUInt32(0)", Interval: time.Minute, State: s,
 			Notifiers: []Notifier{&Alertmanager{URLs: []string{am.URL}, Now: func() time.Time { return wall }}}, DashboardURL: "http://grafana"}
 	}
 	ev := newEv(&State{Instances: map[string]*Instance{}})

@@ -91,3 +91,17 @@ func TestDefaultRulesComplete(t *testing.T) {
 		}
 	}
 }
+
+func FuzzVerifySignature(f *testing.F) {
+	f.Add("1767603600", "sha256=00", []byte("{}"))
+	f.Add("", "", []byte(nil))
+	f.Add("-1", "sha256=zz", []byte("x"))
+	f.Fuzz(func(t *testing.T, ts, sig string, body []byte) {
+		h := http.Header{}
+		h.Set("X-Trunkscope-Timestamp", ts)
+		h.Set("X-Trunkscope-Signature", sig)
+		if VerifySignature("k", h, body, time.Unix(1767603600, 0), time.Minute) == nil && sig != "sha256="+Sign("k", ts, body) {
+			t.Fatalf("accepted a wrong signature %q", sig)
+		}
+	})
+}

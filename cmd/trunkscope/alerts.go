@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -108,7 +109,11 @@ func alertEvaluator(s *stack, e *env, data, statePath, am, hook, secret string) 
 		hooks = append(hooks, config.Webhook{URL: hook, Secret: secret})
 	}
 	for _, h := range hooks {
-		ev.Notifiers = append(ev.Notifiers, &alert.Webhook{URL: h.URL, Secret: h.Secret, Retries: h.Retries})
+		wh := &alert.Webhook{URL: h.URL, Secret: h.Secret, Retries: h.Retries}
+		if h.Timeout > 0 {
+			wh.Client = &http.Client{Timeout: h.Timeout}
+		}
+		ev.Notifiers = append(ev.Notifiers, wh)
 	}
 	return ev, nil
 }

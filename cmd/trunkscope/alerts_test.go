@@ -263,6 +263,17 @@ func TestAlertsEndToEndWithAlertmanager(t *testing.T) {
 	waitFor(t, "Alertmanager's firing notifications", func() bool {
 		return rc.has("firing mos_drop/carrier-b", "firing sip_503_spike/carrier-a")
 	})
+	if resp, err := http.Get(am + "/api/v2/alerts"); err == nil {
+		var v []map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		for _, a := range v {
+			delete(a, "receivers")
+			delete(a, "updatedAt")
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		t.Logf("GET /api/v2/alerts:\n%s", b)
+	}
 
 	mustRun(t, "replay", recovery, "--data", data)
 	r = mustRun(t, alerts...)
