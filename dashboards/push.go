@@ -21,9 +21,11 @@ import (
 //     does not exist;
 //   - each dashboard: POST /api/dashboards/db with folderUid,
 //     overwrite: true and a version message;
-//   - the alert rules: PUT /api/v1/provisioning/folder/{uid}/rule-groups/{group}
-//     (creates or replaces the whole group: rules removed from the
-//     configuration disappear from Grafana too).
+//   - each alert rule: PUT /api/v1/provisioning/alert-rules/{uid}, and
+//     POST /api/v1/provisioning/alert-rules when Grafana answers 404;
+//   - the rule group: PUT /api/v1/provisioning/folder/{uid}/rule-groups/{group}
+//     (its interval; Grafana 10+ also replaces the group's rules with
+//     these, so rules removed from the configuration disappear).
 type Pusher struct {
 	URL, Token string
 	Client     *http.Client
@@ -109,6 +111,30 @@ func (p *Pusher) Push(ctx context.Context, b *Bundle) error {
 		}
 		if code != http.StatusOK {
 			return apiErr("POST", "/api/dashboards/db", code, body)
+		}
+	}
+	// Each rule: update, or create when Grafana does not have it. Then the
+	// group's interval (on Grafana 10 and later the group PUT also carries
+	// the rules; on 9.x it sets the interval only, hence the per-rule
+	// upserts).
+	for _, r := range b.Rules {
+		uid := ""
+		if r.Uid != nil {
+			uid = *r.Uid
+		}
+		path := "/api/v1/provisioning/alert-rules/" + url.PathEscape(uid)
+		code, body, err := p.do(ctx, http.MethodPut, path, r)
+		if err != nil {
+			return err
+		}
+		if code == http.StatusNotFound {
+			path = "/api/v1/provisioning/alert-rules"
+			if code, body, err = p.do(ctx, http.MethodPost, path, r); err != nil {
+				return err
+			}
+		}
+		if code != http.StatusOK && code != http.StatusCreated {
+			return apiErr("PUT/POST", path, code, body)
 		}
 	}
 	iv := b.Interval

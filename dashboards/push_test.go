@@ -17,7 +17,9 @@ import (
 //     {uid, title};
 //   - dashboards: POST /api/dashboards/db {dashboard{uid,title,...}, folderUid,
 //     overwrite, message} → {id, uid, url, status, version};
-//   - alerting provisioning: PUT /api/v1/provisioning/folder/:folderUid/rule-groups/:group
+//   - alert rules: PUT /api/v1/provisioning/alert-rules/:uid (404 when
+//     missing), POST /api/v1/provisioning/alert-rules (201);
+//   - rule groups: PUT /api/v1/provisioning/folder/:folderUid/rule-groups/:group
 //     with an AlertRuleGroup {title, folderUid, interval (seconds), rules[]}.
 //
 // Every request must carry Authorization: Bearer <token>; bodies must be
@@ -30,6 +32,35 @@ type grafanaRecorder struct {
 	folders map[string]bool
 	dashes  map[string]map[string]any
 	groups  map[string]map[string]any
+	rules   map[string]map[string]any
+}
+
+// checkRule checks a ProvisionedAlertRule body: the required fields of
+// Grafana's model, and folder/group when given.
+func checkRule(t *testing.T, rule map[string]any, folder, group string) {
+	t.Helper()
+	str := func(k string) string { s, _ := rule[k].(string); return s }
+	for _, k := range []string{"uid", "title", "condition", "for", "folderUID", "ruleGroup", "noDataState", "execErrState"} {
+		if str(k) == "" {
+			t.Errorf("rule %v: %s missing", rule["title"], k)
+		}
+	}
+	if _, ok := rule["orgID"].(float64); !ok {
+		t.Errorf("rule %v: orgID missing", rule["title"])
+	}
+	if folder != "" && (str("folderUID") != folder || str("ruleGroup") != group) {
+		t.Errorf("rule %v in folder %v group %v", rule["title"], rule["folderUID"], rule["ruleGroup"])
+	}
+	data, _ := rule["data"].([]any)
+	if len(data) != 2 {
+		t.Errorf("rule %v: %d queries", rule["title"], len(data))
+	}
+	for _, q := range data {
+		qm := q.(map[string]any)
+		if s, _ := qm["refId"].(string); s == "" || qm["datasourceUid"] == nil || qm["model"] == nil {
+			t.Errorf("rule %v query %v", rule["title"], qm)
+		}
+	}
 }
 
 func (g *grafanaRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -82,6 +113,27 @@ func (g *grafanaRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		g.dashes[str(d, "uid")] = body
 		json.NewEncoder(w).Encode(map[string]any{"id": len(g.dashes), "uid": d["uid"], "url": "/d/" + str(d, "uid"), "status": "success", "version": 1})
+	case (r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v1/provisioning/alert-rules/")) ||
+		(r.Method == http.MethodPost && r.URL.Path == "/api/v1/provisioning/alert-rules"):
+		checkRule(t, body, "", "")
+		uid := str(body, "uid")
+		if r.Method == http.MethodPut {
+			if strings.TrimPrefix(r.URL.Path, "/api/v1/provisioning/alert-rules/") != uid {
+				t.Errorf("PUT %s with rule uid %s", r.URL.Path, uid)
+			}
+			if g.rules[uid] == nil {
+				w.WriteHeader(http.StatusNotFound)
+				io.WriteString(w, `{"message":"rule not found"}`)
+				return
+			}
+		} else if g.rules[uid] != nil {
+			w.WriteHeader(http.StatusConflict)
+			return
+		} else {
+			w.WriteHeader(http.StatusCreated)
+		}
+		g.rules[uid] = body
+		json.NewEncoder(w).Encode(body)
 	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v1/provisioning/folder/"):
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v1/provisioning/folder/"), "/")
 		if len(parts) != 3 || parts[1] != "rule-groups" || !g.folders[parts[0]] {
@@ -95,25 +147,7 @@ func (g *grafanaRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rules, _ := body["rules"].([]any)
 		for _, x := range rules {
-			rule := x.(map[string]any)
-			for _, k := range []string{"uid", "title", "condition", "for", "folderUID", "ruleGroup", "noDataState", "execErrState"} {
-				if str(rule, k) == "" {
-					t.Errorf("rule %v: %s missing", rule["title"], k)
-				}
-			}
-			if str(rule, "folderUID") != parts[0] || str(rule, "ruleGroup") != parts[2] {
-				t.Errorf("rule %v in folder %v group %v", rule["title"], rule["folderUID"], rule["ruleGroup"])
-			}
-			data, _ := rule["data"].([]any)
-			if len(data) != 2 {
-				t.Errorf("rule %v: %d queries", rule["title"], len(data))
-			}
-			for _, q := range data {
-				qm := q.(map[string]any)
-				if str(qm, "refId") == "" || str(qm, "datasourceUid") == "" || qm["model"] == nil {
-					t.Errorf("rule %v query %v", rule["title"], qm)
-				}
-			}
+			checkRule(t, x.(map[string]any), parts[0], parts[2])
 		}
 		g.groups[parts[0]+"/"+parts[2]] = body
 		json.NewEncoder(w).Encode(body)
@@ -124,7 +158,8 @@ func (g *grafanaRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestPushToRecordingGrafana(t *testing.T) {
-	rec := &grafanaRecorder{t: t, token: "glsa_test", folders: map[string]bool{}, dashes: map[string]map[string]any{}, groups: map[string]map[string]any{}}
+	rec := &grafanaRecorder{t: t, token: "glsa_test", folders: map[string]bool{}, dashes: map[string]map[string]any{},
+		groups: map[string]map[string]any{}, rules: map[string]map[string]any{}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	b := generate(t)
@@ -132,8 +167,8 @@ func TestPushToRecordingGrafana(t *testing.T) {
 	if err := p.Push(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.dashes) != 6 || len(rec.groups) != 1 {
-		t.Fatalf("%d dashboards, %d rule groups", len(rec.dashes), len(rec.groups))
+	if len(rec.dashes) != 6 || len(rec.groups) != 1 || len(rec.rules) != 6 {
+		t.Fatalf("%d dashboards, %d rule groups, %d rules", len(rec.dashes), len(rec.groups), len(rec.rules))
 	}
 	if rules := rec.groups["trunkscope/trunkscope"]["rules"].([]any); len(rules) != len(b.Rules) || len(rules) != 6 {
 		t.Fatalf("%d rules pushed", len(rules))
@@ -147,7 +182,9 @@ func TestPushToRecordingGrafana(t *testing.T) {
 	if err := p.Push(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(strings.Join(rec.calls, "\n"), "POST /api/folders\n") || len(rec.calls) != 1+6+1 {
+	// Folder found; dashboards overwritten; rules updated in place (no POST).
+	if strings.Contains(strings.Join(rec.calls, "\n"), "POST /api/folders\n") ||
+		strings.Contains(strings.Join(rec.calls, "\n"), "POST /api/v1/provisioning/alert-rules") || len(rec.calls) != 1+6+6+1 {
 		t.Fatalf("second push calls:\n%s", strings.Join(rec.calls, "\n"))
 	}
 	// A wrong token is an error that says what Grafana said.

@@ -189,9 +189,10 @@ Default range: the minutes that hold data. Exit status 1 if any panel fails.`)
 
 func dashPush(e *env, args []string) error {
 	fs := flagSet(e, "dashboards push", "--grafana URL --token T [flags]", `Upserts the folder "trunkscope", every dashboard (POST /api/dashboards/db,
-overwrite, with a version message) and the alert rule group (PUT
-/api/v1/provisioning/folder/trunkscope/rule-groups/trunkscope) through Grafana's
-HTTP API. T is a service account token (Editor or Admin); $GRAFANA_TOKEN works too.`)
+overwrite, with a version message), every alert rule (PUT
+/api/v1/provisioning/alert-rules/UID, POST when missing) and the rule group
+(PUT /api/v1/provisioning/folder/trunkscope/rule-groups/trunkscope) through
+Grafana's HTTP API. T is a service account token (Editor or Admin); $GRAFANA_TOKEN works too.`)
 	cfgPath := fs.String("config", "", "configuration file (YAML); default: the built-in configuration")
 	url := fs.String("grafana", "", "Grafana base URL, e.g. http://grafana:3000 (required)")
 	token := fs.String("token", os.Getenv("GRAFANA_TOKEN"), "service account token")

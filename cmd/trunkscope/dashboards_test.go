@@ -298,7 +298,7 @@ func TestDashboardsGenerateAndPushCommands(t *testing.T) {
 		mu.Lock()
 		calls = append(calls, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
 		mu.Unlock()
-		if r.Method == http.MethodGet {
+		if r.Method == http.MethodGet || (r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/alert-rules/")) {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
@@ -306,7 +306,7 @@ func TestDashboardsGenerateAndPushCommands(t *testing.T) {
 	}))
 	defer srv.Close()
 	mustRun(t, "dashboards", "push", "--grafana", srv.URL, "--token", "glsa_x")
-	if len(calls) != 1+1+6+1 || !strings.HasSuffix(calls[0], "Bearer glsa_x") ||
+	if len(calls) != 1+1+6+2*6+1 || !strings.HasSuffix(calls[0], "Bearer glsa_x") ||
 		!strings.HasPrefix(calls[len(calls)-1], "PUT /api/v1/provisioning/folder/trunkscope/rule-groups/trunkscope") {
 		t.Fatalf("push requests:\n%s", strings.Join(calls, "\n"))
 	}
