@@ -18,6 +18,7 @@ import (
 
 	"github.com/trunkscope/trunkscope/alert"
 	"github.com/trunkscope/trunkscope/probe/synth"
+	"github.com/trunkscope/trunkscope/store/storetest"
 )
 
 // alertmanagerBinary is Debian's prometheus-alertmanager.
@@ -229,7 +230,18 @@ func transitions(out, word string) []string {
 // in its webhook receiver, and on trunkscope's signed webhook; recovery
 // traffic resolves both. The second evaluation is a new process: the state
 // survives the restart.
-func TestAlertsEndToEndWithAlertmanager(t *testing.T) {
+func TestAlertsEndToEndWithAlertmanager(t *testing.T) { alertsEndToEnd(t, "") }
+
+// The same with Debian's ClickHouse 18.16 server as the store.
+func TestAlertsEndToEndClickHouseServer(t *testing.T) {
+	addr := storetest.ServerAddr(t)
+	cfg := writeConfig(t, t.TempDir(), func(s string) string {
+		return strings.Replace(s, "  addrs: []            # empty: embedded chDB under the data directory", "  addrs: ["+addr+"]", 1)
+	})
+	alertsEndToEnd(t, cfg)
+}
+
+func alertsEndToEnd(t *testing.T, cfg string) {
 	rc := &receiver{t: t, amToken: "am-bearer-token", secret: "hook-secret", am: map[string]bool{}}
 	hooks := httptest.NewServer(rc)
 	defer hooks.Close()
@@ -248,7 +260,12 @@ func TestAlertsEndToEndWithAlertmanager(t *testing.T) {
 	writeCapture(t, recovery, synth.Options{Calls: 900, Seed: 32, CPS: 1.5, MeanDuration: 3 * time.Second, Start: start.Add(12 * time.Minute)})
 
 	alerts := []string{"alerts", "--once", "--data", data, "--alertmanager", am, "--webhook", hooks.URL + "/hook", "--webhook-secret", rc.secret}
-	mustRun(t, "replay", incident, "--data", data)
+	replay := []string{"--data", data}
+	if cfg != "" {
+		alerts = append(alerts, "--config", cfg)
+		replay = append(replay, "--config", cfg)
+	}
+	mustRun(t, append([]string{"replay", incident}, replay...)...)
 	r := mustRun(t, alerts...)
 	want := []string{"mos_drop/carrier-b", "sip_503_spike/carrier-a"}
 	if got := transitions(r.stdout, "FIRING"); strings.Join(got, " ") != strings.Join(want, " ") {
@@ -275,7 +292,7 @@ func TestAlertsEndToEndWithAlertmanager(t *testing.T) {
 		t.Logf("GET /api/v2/alerts:\n%s", b)
 	}
 
-	mustRun(t, "replay", recovery, "--data", data)
+	mustRun(t, append([]string{"replay", recovery}, replay...)...)
 	r = mustRun(t, alerts...)
 	if got := transitions(r.stdout, "RESOLVED"); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("resolved %v, want %v\n%s\n%s", got, want, r.stdout, r.stderr)
