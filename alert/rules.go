@@ -148,7 +148,7 @@ func (r Rule) trunkWhere() string {
 // `value` (the figure the rule compares) and the figures for the
 // annotations. The window is the last Window before $__toTime; the
 // baseline the Baseline before that ($__fromTime is $__toTime minus
-// Range). channels maps trunks to channels (dashboards.ChannelsExpr).
+// Range). channels maps the trunk column to channels (dashboards.Options.Channels).
 func (r Rule) SQL(db, channels string) string {
 	w := secs(r.Window)
 	inW := fmt.Sprintf("minute >= $__toTime - %d", w)

@@ -80,13 +80,8 @@ func Check(ctx context.Context, st store.Store, o Options, co CheckOptions) []Re
 			out = append(out, r)
 		}
 	}
-	channels := map[string]int{}
-	var order []string
-	for _, t := range o.Trunks {
-		channels[t.Name], order = t.Channels, append(order, t.Name)
-	}
 	for _, ar := range co.Rules {
-		r := run(ctx, st, "Grafana alert rules", ar.Name, ar.GrafanaSQL(o.Database, ChannelsExpr("trunk", channels, order)),
+		r := run(ctx, st, "Grafana alert rules", ar.Name, ar.GrafanaSQL(o.Database, o.Channels()),
 			nil, co.To.Add(-ar.Range()), co.To, 0, []string{"trunk", "firing"})
 		if !r.OK && ar.Kind == "options_down" && missingTable(r.Err) {
 			r.Err = fmt.Sprintf("table %s.options_pings does not exist: it is created by the active probe's migrations; %s", o.Database, r.Err)

@@ -173,7 +173,7 @@ func providerFile(po ProvisionOptions) ([]byte, error) {
 		UpdateIntervalSeconds: 30, Options: map[string]string{"path": po.DashboardsPath}}}})
 }
 
-// exprQuery is a server-side expression (threshold) as a rule query model.
+// exprModel is a server-side expression (threshold) as a rule query model.
 func exprModel(refID, input string) variants.UnknownDataquery {
 	return variants.UnknownDataquery{
 		"refId": refID, "type": "threshold", "expression": input,
@@ -191,13 +191,7 @@ func (m modelBuilder) Build() (variants.Dataquery, error) { return m.q, nil }
 // window and baseline, B fires where A > 0.
 func GrafanaRules(o Options, rules []alert.Rule) ([]alerting.Rule, error) {
 	o = o.withDefaults()
-	channels := map[string]int{}
-	var order []string
-	for _, t := range o.Trunks {
-		channels[t.Name] = t.Channels
-		order = append(order, t.Name)
-	}
-	ch := ChannelsExpr("trunk", channels, order)
+	ch := o.Channels()
 	var out []alerting.Rule
 	for _, r := range rules {
 		q := newQuery(datasource(o.DatasourceUID), FormatTable, r.GrafanaSQL(o.Database, ch))

@@ -121,13 +121,7 @@ var (
 func Specs(o Options) []Dashboard {
 	o = o.withDefaults()
 	db := o.Database
-	channels := map[string]int{}
-	var order []string
-	for _, t := range o.Trunks {
-		channels[t.Name] = t.Channels
-		order = append(order, t.Name)
-	}
-	chExpr := ChannelsExpr("trunk", channels, order)
+	chExpr := o.Channels()
 	trunkVar := func(all bool) Variable {
 		return Variable{Name: "trunk", Label: "Trunk", IncludeA: all,
 			Query: fmt.Sprintf("SELECT DISTINCT trunk FROM %s.kpi_minute FINAL WHERE $__timeFilter(minute) ORDER BY trunk", db)}

@@ -29,20 +29,21 @@ const (
 	trunkDirWhere = trunkFilter + " AND " + dirFilter
 )
 
-// ChannelsExpr maps a trunk name to its configured channels (0: unknown),
-// from the configuration the dashboards were generated with.
-func ChannelsExpr(col string, channels map[string]int, order []string) string {
+// Channels is a SQL expression mapping the `trunk` column to the trunk's
+// configured channels (0: unknown), from the configuration the dashboards
+// and rules were generated with.
+func (o Options) Channels() string {
 	var names, vals []string
-	for _, t := range order {
-		if channels[t] > 0 {
-			names = append(names, macros.SQLString(t))
-			vals = append(vals, fmt.Sprint(channels[t]))
+	for _, t := range o.Trunks {
+		if t.Channels > 0 {
+			names = append(names, macros.SQLString(t.Name))
+			vals = append(vals, fmt.Sprint(t.Channels))
 		}
 	}
 	if len(names) == 0 {
 		return "toUInt32(0)"
 	}
-	return fmt.Sprintf("toUInt32(transform(%s, [%s], [%s], 0))", col, strings.Join(names, ", "), strings.Join(vals, ", "))
+	return fmt.Sprintf("toUInt32(transform(trunk, [%s], [%s], 0))", strings.Join(names, ", "), strings.Join(vals, ", "))
 }
 
 // callMOS is one row per answered leg with the call's MOS (the lower of

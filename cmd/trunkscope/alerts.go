@@ -173,14 +173,8 @@ func serviceAlerts(ctx context.Context, s *stack, e *env, data string) {
 }
 
 func newEvaluator(st store.Store, cfg *config.Config, state *alert.State, e *env) *alert.Evaluator {
-	o := dashboards.FromConfig(cfg)
-	channels := map[string]int{}
-	var order []string
-	for _, t := range o.Trunks {
-		channels[t.Name], order = t.Channels, append(order, t.Name)
-	}
 	return &alert.Evaluator{Store: st, DB: cfg.ClickHouse.Database, Rules: alert.Rules(cfg.Alerts),
-		Channels: dashboards.ChannelsExpr("trunk", channels, order), Interval: cfg.Alerts.Interval,
+		Channels: dashboards.FromConfig(cfg).Channels(), Interval: cfg.Alerts.Interval,
 		State: state, DashboardURL: cfg.Alerts.DashboardURL, Log: e.log}
 }
 
