@@ -31,6 +31,7 @@ type Config struct {
 	Numbering  Numbering  `yaml:"numbering"`
 	Trunks     []Trunk    `yaml:"trunks"`
 	Decks      []Deck     `yaml:"decks"`
+	Alerts     Alerts     `yaml:"alerts"`
 
 	// files resolves deck file names: the config file's directory, or the
 	// embedded defaults.
@@ -183,7 +184,8 @@ func parse(b []byte, files fs.FS) (*Config, error) {
 		Numbering:  Numbering{NationalPrefix: "0", InternationalPrefix: "00"},
 		Collector: Collector{BatchSize: 20000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
 			MaxDuration: 4 * time.Hour, Linger: 32 * time.Second},
-		files: files,
+		Alerts: DefaultAlerts(),
+		files:  files,
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -212,6 +214,9 @@ func (c *Config) validate() error {
 	col := c.Collector
 	if col.BatchSize < 1 || col.FlushInterval <= 0 || col.InviteTimeout <= 0 || col.ProceedingTimeout <= 0 || col.MaxDuration <= 0 || col.Linger < 0 {
 		return fmt.Errorf("collector: batch_size, flush_interval, invite_timeout and max_duration must be positive")
+	}
+	if err := c.Alerts.validate(); err != nil {
+		return err
 	}
 	decks := map[string]bool{}
 	for i, d := range c.Decks {

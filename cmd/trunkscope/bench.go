@@ -326,5 +326,5 @@ func benchKPI(tw io.Writer, e *env, dir string, rows int) error {
 		fmt.Fprintf(tw, "kpi: query by %s, step %s, 30 days\t%s\t%d rows, %d attempts summed (target <= 300 ms)\n",
 			c.by, c.step, time.Since(start).Round(time.Millisecond), len(ks), attempts)
 	}
-	return nil
+	return benchDashboards(ctx, tw, st, db, from, to)
 }

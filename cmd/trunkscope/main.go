@@ -44,6 +44,8 @@ func commands() []command {
 		{"kpi", "[flags]", "trunk KPIs (ASR, ACD, NER, SER, SEER, ISA, SCR, PDD, 408/503, CPS, concurrency) from the rollups", cmdKPI},
 		{"migrate", "[flags]", "create or upgrade the ClickHouse schema (idempotent)", cmdMigrate},
 		{"bench", "[flags]", "measure the probe, rating and the embedded pipeline on this machine", cmdBench},
+		{"dashboards", "generate|check|push", "Grafana dashboards, provisioning and alert rules: generate, check every panel's SQL, push to Grafana", cmdDashboards},
+		{"alerts", "[flags]", "evaluate the alert rules on the rollups in event time; notify Alertmanager and webhooks", cmdAlerts},
 		{"config", "defaults|check FILE", "print the built-in configuration, or validate a configuration file", cmdConfig},
 	}
 }
@@ -109,7 +111,7 @@ Usage: trunkscope COMMAND [flags]
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, `
 Run 'trunkscope COMMAND --help' for a command's flags.

@@ -126,6 +126,7 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 		"store", s.st.Info().Engine+" "+s.st.Info().Version, "topic", cfg.Kafka.Topics.SIP, "collector", withCollector)
 	done := make(chan struct{})
 	defer close(done)
+	defer startServiceAlerts(ctx, s, e, c.data)()
 	if col != nil {
 		go every(statsEvery, done, func() {
 			st := col.Stats()

@@ -31,6 +31,7 @@ type generator struct {
 	rtpBuf       []byte
 	nextUS       int64
 	planned      int
+	irng         *rand.Rand // incident draws, only with incidents
 }
 
 // Generate writes a capture of o.Calls calls to pcapOut and returns its
@@ -144,6 +145,7 @@ func (g *generator) startCall(h *mergeHeap) error {
 	if idx < len(g.trunkOrder) {
 		ti = g.trunkOrder[idx]
 	}
+	out, loss := g.applyIncidents(out, ti, g.nextUS)
 	c, ct, err := g.planCall(g.nextUS, out, ti, g.rng.Uint64())
 	if err != nil {
 		return fmt.Errorf("synth: plan call %d: %w", idx, err)
@@ -159,6 +161,7 @@ func (g *generator) startCall(h *mergeHeap) error {
 			newRTPStream(c.seed, 2, c.b, c.a, c.bMedia, c.aMedia, c.answerUS, c.byeUS, g.tones[1]),
 		}
 		for i, s := range streams {
+			s.setLoss(loss, c.seed, uint64(i))
 			if s.n > 0 {
 				heap.Push(h, entry{at: s.at(), call: idx, rank: i + 1, src: s})
 			}

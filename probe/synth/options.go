@@ -27,6 +27,7 @@ type Options struct {
 	Start        time.Time      // default 2026-01-05T09:00:00Z
 	Platform     netip.AddrPort // our SBC, default 10.0.0.10:5060
 	Trunks       []Trunk        // default DefaultTrunks()
+	Incidents    []Incident     // degraded stretches (incident.go)
 }
 
 const (
@@ -103,7 +104,7 @@ func (o Options) withDefaults() (Options, error) {
 			}
 		}
 	}
-	return o, nil
+	return o, o.checkIncidents()
 }
 
 func checkAddr(ap netip.AddrPort) (netip.AddrPort, error) {

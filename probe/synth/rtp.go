@@ -28,6 +28,14 @@ type rtpStream struct {
 	atUS         int64
 	r            *rand.Rand
 	tone         []byte
+	loss         float64    // fraction of packets not sent (incidents)
+	lossR        *rand.Rand // its own stream: jitter draws stay as they were
+}
+
+func (s *rtpStream) setLoss(loss float64, seed, stream uint64) {
+	if loss > 0 {
+		s.loss, s.lossR = loss, rand.New(rand.NewPCG(seed, 0x6c6f7373+stream))
+	}
 }
 
 // newRTPStream plans packets from just after fromUS until before toUS. The
@@ -67,11 +75,15 @@ func (s *rtpStream) emit(g *generator) (bool, error) {
 	binary.BigEndian.PutUint32(b[8:], s.ssrc)
 	off := (s.i * rtpSamples) % len(s.tone)
 	b = append(b, s.tone[off:off+rtpSamples]...)
-	if err := g.pw.write(s.atUS, s.src, s.dst, s.sport, s.dport, b); err != nil {
-		return false, err
+	// A lost packet keeps its sequence number: the receiver sees the gap.
+	// The first and last packets always go, so the stream's extent stays.
+	if s.loss == 0 || s.i == 0 || s.i == s.n-1 || s.lossR.Float64() >= s.loss {
+		if err := g.pw.write(s.atUS, s.src, s.dst, s.sport, s.dport, b); err != nil {
+			return false, err
+		}
+		g.truth.Packets++
+		g.truth.RTPPackets++
 	}
-	g.truth.Packets++
-	g.truth.RTPPackets++
 	s.i++
 	if s.i >= s.n {
 		return false, nil
