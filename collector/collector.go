@@ -63,6 +63,7 @@ type Collector struct {
 	pendingRTP  [][]any                  // rtp_reports rows
 	last        map[TopicPartition]int64 // last offset consumed
 	pendingRTCP [][]any                  // rtcp_reports rows
+	probe       probeRows                // active-probe results (probe.go)
 	rtcp        rtcp.Compound
 	sipTopic    string
 	mediaTopics map[string]bool // topics of stateless media events
@@ -255,6 +256,7 @@ type batch struct {
 	cdrs              []CDR
 	commits           map[TopicPartition]int64
 	force             bool // roll up and commit now, whatever the interval
+	probe             probeRows
 }
 
 // cut takes the loop's pending rows and commit points into a batch. The
@@ -262,7 +264,7 @@ type batch struct {
 // event is passed.
 func (c *Collector) cut(force bool) *batch {
 	b := &batch{events: c.pending, rtp: c.pendingRTP, rtcp: c.pendingRTCP, cdrs: c.tracker.TakeCDRs(), force: force,
-		commits: map[TopicPartition]int64{}}
+		commits: map[TopicPartition]int64{}, probe: c.probe.take()}
 	c.pending, c.pendingRTP, c.pendingRTCP = nil, nil, nil
 	for _, p := range c.tracker.Partitions() {
 		if next := c.tracker.CommitPoint(p); next >= 0 && c.sipTopic != "" {
@@ -325,6 +327,9 @@ func (c *Collector) consume(rec bus.Record, ev *event.SIP) {
 	} else if err == nil && k == event.KindRTCP {
 		c.consumeRTCP(rec)
 		return
+	} else if err == nil && isProbeKind(k) {
+		c.consumeProbe(rec, k)
+		return
 	}
 	c.sipTopic = rec.Topic
 	if err := event.DecodeSIP(rec.Value, ev); err != nil {
@@ -380,7 +385,7 @@ func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // failed store is redone whole: every write is keyed, so writing a row
 // twice is harmless.
 func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
-	if !st.stored && (len(b.events) > 0 || len(b.rtp) > 0 || len(b.rtcp) > 0 || len(b.cdrs) > 0) {
+	if !st.stored && (len(b.events) > 0 || len(b.rtp) > 0 || len(b.rtcp) > 0 || len(b.cdrs) > 0 || b.probe.n() > 0) {
 		if c.o.BeforeStore != nil {
 			c.o.BeforeStore()
 		}
@@ -394,6 +399,9 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		}
 		if err := c.st.Insert(ctx, db+".rtcp_reports", schema.RTCPColumns, b.rtcp); err != nil {
 			return fmt.Errorf("collector: storing %d RTCP blocks: %w", len(b.rtcp), err)
+		}
+		if err := b.probe.store(ctx, c.st, db); err != nil {
+			return err
 		}
 		rows := make([][]any, 0, len(b.cdrs))
 		var rated [][]any
