@@ -60,7 +60,7 @@ func TestProbeOptionsCLI(t *testing.T) {
 	}
 	dead := freeUDPPort(t)
 	r = trunkscope(t, nil, "probe", "options", "--target", fmt.Sprintf("sip:127.0.0.1:%d", dead), "--count", "2", "--interval", "50ms", "--timeout", "300ms")
-	if r.code != exitError || strings.Count(r.stdout, "timeout from") != 2 || !strings.Contains(r.stderr, "is down") {
+	if r.code != exitError || strings.Count(r.stdout, "refused from") != 2 || !strings.Contains(r.stderr, "is down") {
 		t.Fatalf("dead target: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = trunkscope(t, nil, "probe", "options", "--target", "http://x")

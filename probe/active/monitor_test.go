@@ -99,12 +99,12 @@ func TestMonitorFailover(t *testing.T) {
 	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	var downs, timeouts int
+	var downs, timeouts int // a stopped UAS: its port is closed, ICMP says so
 	for _, p := range sink.pings {
 		if string(p.Trunk) == "primary" && p.State == event.StateDown {
 			downs++
 		}
-		if string(p.Trunk) == "primary" && p.Result == event.PingTimeout && p.Code == 0 {
+		if string(p.Trunk) == "primary" && p.Result == event.PingRefused && p.Code == 0 {
 			timeouts++
 		}
 		if p.Result == event.PingOK && (p.Code != 200 || p.RTTUS == 0) {

@@ -2,8 +2,11 @@ package active
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -97,6 +100,14 @@ func (pg *Pinger) Ping(ctx context.Context) Ping {
 	}
 	defer tx.Terminate() // at the deadline, not Timer F
 	remote := netip.AddrPortFrom(rip, uint16(p.uri.Port)).String()
+	refused := make(chan struct{})
+	if p.transport == "UDP" {
+		go func() {
+			if portUnreachable(ctx, netip.AddrPortFrom(rip, uint16(p.uri.Port)), p.t.Source) {
+				close(refused)
+			}
+		}()
+	}
 	for {
 		select {
 		case r := <-tx.Responses():
@@ -126,6 +137,35 @@ func (pg *Pinger) Ping(ctx context.Context) Ping {
 				res.Result, res.Detail = event.PingBadResponse, "unparsable response: "+why
 			}
 			return res
+		case <-refused:
+			res.Result, res.Detail = event.PingRefused, "port unreachable (ICMP): nothing listens there"
+			return res
 		}
 	}
+}
+
+// portUnreachable tells a closed UDP port from a silent peer. sipgo's UDP
+// socket is unconnected, and Linux reports ICMP port unreachable only to
+// connected sockets; so beside each UDP ping a connected socket sends one
+// RFC 5626 keep-alive (a double CRLF, which SIP peers ignore) and listens
+// for the refusal until ctx ends. A closed port is then reported at once,
+// not at the timeout; a firewall that drops silently stays a timeout.
+func portUnreachable(ctx context.Context, to netip.AddrPort, src netip.Addr) bool {
+	var laddr *net.UDPAddr
+	if src.IsValid() {
+		laddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+	}
+	c, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(to))
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("\r\n\r\n")); err != nil {
+		return errors.Is(err, syscall.ECONNREFUSED)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	defer stop()
+	var b [64]byte
+	_, err = c.Read(b[:])
+	return errors.Is(err, syscall.ECONNREFUSED)
 }

@@ -141,6 +141,7 @@ func TestOptionsFaults(t *testing.T) {
 		want                 string
 	}{
 		{"refused tcp", fmt.Sprintf("sip:127.0.0.1:%d", closed), "tcp", "refused"},
+		{"closed udp port", fmt.Sprintf("sip:127.0.0.1:%d", closed), "udp", "refused"},
 		{"silent udp", "sip:" + silent.LocalAddr().String(), "udp", "timeout"},
 		{"unresolvable", "sip:no-such-host.invalid:5060", "udp", "unresolvable"},
 		{"malformed response", "sip:" + garbage.LocalAddr().String(), "udp", "bad_response"},
