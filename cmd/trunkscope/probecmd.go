@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/trunkscope/trunkscope/bus"
+	"github.com/trunkscope/trunkscope/collector"
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/event"
 	"github.com/trunkscope/trunkscope/probe/active"
@@ -377,4 +379,94 @@ func startActive(ctx context.Context, e *env, s *stack) (wait func(), err error)
 			e.log.Warn("publishing probe results", "err", err)
 		}
 	}, nil
+}
+
+func cmdProbeFailover(e *env, args []string) error {
+	fs := flagSet(e, "probe failover", "[--group NAME] [--from T --to T] [flags]", `Verifies failover for the configured trunk groups: for every period in which
+the active probe saw a trunk down (every one of its targets down), it lists
+the calls each trunk of the group carried meanwhile (from the CDRs) and
+whether they moved to another trunk of the group. Exits 1 when a period
+shows calls still offered to the down trunk, or none moved elsewhere.
+
+Example: trunkscope probe failover --group nl-out --from 2026-11-24 --config prod.yml`)
+	var c common
+	c.register(fs)
+	var rng timeRange
+	rng.register(fs)
+	group := fs.String("group", "", "only this group")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	f, t, err := rng.parse()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	s, err := c.open(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if len(s.cfg.Groups) == 0 {
+		return usagef("no groups in %s: configure groups with trunk priorities", s.cfg.Source)
+	}
+	failed, found := 0, false
+	for _, g := range s.cfg.Groups {
+		if *group != "" && g.Name != *group {
+			continue
+		}
+		found = true
+		ps, err := collector.Failover(ctx, s.st, s.db(), g, f.UnixMicro(), t.UnixMicro())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "group %s (%s)\n", g.Name, groupOrder(g))
+		if len(ps) == 0 {
+			fmt.Fprintf(e.stdout, "  no trunk was down\n")
+		}
+		for _, p := range ps {
+			verdict := "failover verified: calls moved to " + p.MovedTo
+			switch {
+			case p.StillSent > 0:
+				verdict = fmt.Sprintf("NOT verified: %d calls still offered to %s", p.StillSent, p.Trunk)
+				failed++
+			case p.MovedTo == "":
+				verdict = "NOT verified: no calls on any other trunk of the group"
+				failed++
+			}
+			until := time.UnixMicro(p.ToUS).UTC().Format(time.RFC3339)
+			if p.ToUS == t.UnixMicro() {
+				until = "still down"
+			}
+			fmt.Fprintf(e.stdout, "  %s down %s .. %s:", p.Trunk, time.UnixMicro(p.FromUS).UTC().Format(time.RFC3339), until)
+			for _, m := range g.Trunks {
+				fmt.Fprintf(e.stdout, " %s %d/%d", m.Trunk, p.Answered[m.Trunk], p.Attempts[m.Trunk])
+			}
+			fmt.Fprintf(e.stdout, " (answered/attempts): %s\n", verdict)
+		}
+	}
+	if !found {
+		return usagef("no group %q", *group)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d outage periods without verified failover", failed)
+	}
+	return nil
+}
+
+func groupOrder(g config.Group) string {
+	ms := append([]config.GroupMember(nil), g.Trunks...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Priority < ms[j].Priority })
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, fmt.Sprintf("%s priority %d", m.Trunk, m.Priority))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
 }

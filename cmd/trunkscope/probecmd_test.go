@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trunkscope/trunkscope/collector"
+	"github.com/trunkscope/trunkscope/schema"
 	"github.com/trunkscope/trunkscope/store/chserver"
 	"github.com/trunkscope/trunkscope/store/storetest"
 )
@@ -146,5 +147,25 @@ func TestRunSchedulesActiveProbe(t *testing.T) {
 	if len(q.Data) != 1 || q.String(0, "result") != "answered" || q.Int(0, "rx_packets") < 45 || q.Int(0, "mos_x1000") < 4400 {
 		t.Fatalf("test_calls: %v", q.Data)
 	}
-	_ = os.Remove
+
+	// carrier-b (priority 1) was down, and no call went anywhere: failover
+	// not verified. A call carried by carrier-a meanwhile verifies it.
+	r := trunkscope(t, nil, "probe", "failover", "--config", cfg, "--data", filepath.Join(dir, "data"))
+	if r.code != exitError || !strings.Contains(r.stdout, "carrier-b down") || !strings.Contains(r.stdout, "NOT verified: no calls") {
+		t.Fatalf("failover: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	q, err = st.Query(ctx, "SELECT max(ts_us) AS t FROM "+db+".options_pings FINAL WHERE trunk = 'carrier-b' AND state = 'down'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := q.Int(0, "t")
+	c := collector.CDR{CallID: "moved", Leg: 1, Trunk: "carrier-a", Direction: "outbound", StartUS: at - 1, EndUS: at + 1000, Outcome: collector.Answered, PDDMs: -1, RingMs: -1, Version: 1}
+	if err := st.Insert(ctx, db+".cdrs", schema.CDRColumns, [][]any{c.Row()}); err != nil {
+		t.Fatal(err)
+	}
+	r = trunkscope(t, nil, "probe", "failover", "--config", cfg, "--data", filepath.Join(dir, "data"))
+	if r.code != 0 || !strings.Contains(r.stdout, "failover verified: calls moved to carrier-a") || !strings.Contains(r.stdout, "carrier-a 1/1") {
+		t.Fatalf("failover: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("\n%s", r.stdout)
 }

@@ -32,8 +32,8 @@ Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
 }
 
 func cmdProbe(e *env, args []string) error {
-	if len(args) > 0 && (args[0] == "options" || args[0] == "call") { // active probe (probecmd.go)
-		return map[string]func(*env, []string) error{"options": cmdProbeOptions, "call": cmdProbeCall}[args[0]](e, args[1:])
+	if sub, ok := map[string]func(*env, []string) error{"options": cmdProbeOptions, "call": cmdProbeCall, "failover": cmdProbeFailover}[firstArg(args)]; ok {
+		return sub(e, args[1:]) // active probe (probecmd.go)
 	}
 	fs := flagSet(e, "probe", "--iface IF | --hep-listen ADDR [flags]", `Runs the passive probe: captures SIP live (--iface) and receives HEP from
 SBCs and SIP servers (--hep-listen), and publishes every message as an event
@@ -43,7 +43,7 @@ embedded broker, store and collector, exactly like 'trunkscope run'.
 
 Trunks with probe.targets in the configuration are also monitored actively
 (OPTIONS on an interval, scheduled test calls), here and in 'trunkscope run'.
-On demand: 'trunkscope probe options --help', 'trunkscope probe call --help'.
+On demand: 'trunkscope probe options|call|failover --help'.
 
 Examples:
   trunkscope probe --iface eth1 --bpf "udp port 5060 or tcp port 5060" --config prod.yml
