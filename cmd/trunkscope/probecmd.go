@@ -89,8 +89,9 @@ func (a *activeFlags) resolve() (*config.Config, *config.Trunk, active.Target, e
 			return nil, nil, t, err
 		}
 	}
-	if !strings.HasPrefix(t.URI, "sip:") && !strings.HasPrefix(t.URI, "sips:") {
-		return nil, nil, t, usagef("--target %q is not a sip: or sips: URI", t.URI)
+	var u sip.Uri
+	if (!strings.HasPrefix(t.URI, "sip:") && !strings.HasPrefix(t.URI, "sips:")) || sip.ParseUri(t.URI, &u) != nil || u.Host == "" {
+		return nil, nil, t, usagef("--target %q is not a sip: or sips: URI (sip:HOST[:PORT][;transport=tcp])", t.URI)
 	}
 	if a.transport != "" {
 		switch a.transport {
@@ -285,7 +286,10 @@ Examples:
 	if r.Detail != "" {
 		fmt.Fprintf(e.stdout, ": %s", r.Detail)
 	}
-	fmt.Fprintf(e.stdout, "\ncall-id   %s\n", r.CallID)
+	fmt.Fprintln(e.stdout)
+	if r.CallID != "" {
+		fmt.Fprintf(e.stdout, "call-id   %s\n", r.CallID)
+	}
 	if r.HasPDD {
 		fmt.Fprintf(e.stdout, "pdd       %.1f ms (INVITE to first 18x, socket times)\n", float64(r.PDD.Microseconds())/1000)
 	}
