@@ -164,10 +164,13 @@ type call struct {
 
 	byeOnce sync.Once
 	bye     chan struct{} // closed when the far end hangs up
+	stepMu  sync.Mutex    // steps also come from sipgo's retransmission callback
 }
 
 func (c *call) step(what string) {
+	c.stepMu.Lock()
 	c.rep.Steps = append(c.rep.Steps, Step{At: time.Since(c.start), What: what})
+	c.stepMu.Unlock()
 }
 
 func (c *call) run(ctx context.Context) {
