@@ -212,6 +212,7 @@ func (p *peer) fromHeader(local netip.Addr) (*sip.FromHeader, error) {
 func (p *peer) toHeader(ruri sip.Uri) (*sip.ToHeader, error) {
 	u := sip.Uri{Scheme: ruri.Scheme, User: ruri.User, Host: ruri.Host, Port: ruri.Port}
 	if p.t.To != "" {
+		u = sip.Uri{}
 		if err := sip.ParseUri(p.t.To, &u); err != nil {
 			return nil, fmt.Errorf("active: to %q: %w", p.t.To, err)
 		}

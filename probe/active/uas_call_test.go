@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"math"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,40 @@ func TestCallTimings(t *testing.T) {
 	}
 	if r.PDD < 300*time.Millisecond || r.PDD > 600*time.Millisecond || r.Setup < r.PDD+400*time.Millisecond || r.Setup > 1500*time.Millisecond {
 		t.Fatalf("pdd %v setup %v", r.PDD, r.Setup)
+	}
+}
+
+// Answered, but the far end sends no audio back: one-way audio.
+func TestCallOneWayAudio(t *testing.T) {
+	u := startUAS(t, "udp", uasConfig{Drop: func(int) bool { return true }})
+	r := Call(context.Background(), Target{Trunk: "t", URI: u.uri()}, shortCall("100"))
+	if r.Result != event.CallOneWayAudio || r.Code != 200 || r.Sent < 45 || r.HasRTP || !strings.Contains(r.Detail, "no RTP") {
+		t.Fatalf("%v %d sent %d rx %v: %s", r.Result, r.Code, r.Sent, r.HasRTP, r.Detail)
+	}
+	if ev := r.Event("p", "t"); ev.RxPackets != 0 || ev.TxPackets != uint32(r.Sent) || ev.MOSx1000 != 0 {
+		t.Fatalf("event %+v", ev)
+	}
+}
+
+// From, To, User-Agent and the source address are the configured ones, as
+// the far end sees them.
+func TestPingHeadersAndSource(t *testing.T) {
+	u := startUAS(t, "udp", uasConfig{})
+	pg, err := NewPinger(Target{Trunk: "t", URI: u.uri(), From: "sip:noc@probe.example", To: "sip:carrier@sbc.example",
+		UserAgent: "noc-probe/1", Source: netip.MustParseAddr("127.0.0.2")}, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if r := pg.Ping(context.Background()); !r.OK() {
+		t.Fatalf("%+v", r)
+	}
+	u.mu.Lock()
+	req := u.lastOptions
+	u.mu.Unlock()
+	src, _, _ := strings.Cut(req.Source(), ":")
+	if src != "127.0.0.2" || req.From().Address.String() != "sip:noc@probe.example" || req.To().Address.String() != "sip:carrier@sbc.example" ||
+		req.GetHeader("User-Agent").Value() != "noc-probe/1" {
+		t.Fatalf("source %s from %s to %s ua %s", req.Source(), req.From().Address.String(), req.To().Address.String(), req.GetHeader("User-Agent").Value())
 	}
 }

@@ -52,6 +52,7 @@ type uas struct {
 	mu               sync.Mutex
 	nonces           map[string]bool
 	echoes           []*net.UDPConn
+	lastOptions      *sip.Request // the last OPTIONS received
 }
 
 const testRealm = "trunkscope-test"
@@ -79,6 +80,9 @@ func startUAS(t *testing.T, network string, cfg uasConfig) *uas {
 	})
 	srv.OnOptions(func(r *sip.Request, tx sip.ServerTransaction) {
 		u.options.Add(1)
+		u.mu.Lock()
+		u.lastOptions = r.Clone()
+		u.mu.Unlock()
 		tx.Respond(sip.NewResponseFromRequest(r, 200, "OK", nil))
 	})
 	ctx, cancel := context.WithCancel(context.Background())
