@@ -101,8 +101,9 @@ func TestRunSchedulesActiveProbe(t *testing.T) {
 		s = strings.Replace(s, "    deck: carrier-a\n", fmt.Sprintf("    deck: carrier-a\n    probe:\n      targets: [\"sip:127.0.0.1:%d\"]\n"+
 			"      call: {to: \"100\", interval: 1h, duration: 1s}\n", port), 1)
 		s = strings.Replace(s, "    deck: carrier-b\n", fmt.Sprintf("    deck: carrier-b\n    probe:\n      targets: [\"sip:127.0.0.1:%d\"]\n", dead), 1)
-		return s + "probe:\n  options: {interval: 200ms, jitter: 50ms, timeout: 300ms, down_after: 2, up_after: 1}\n" +
-			"groups:\n  - name: eu-out\n    trunks: [{trunk: carrier-b, priority: 1}, {trunk: carrier-a, priority: 2}]\n"
+		s = strings.Replace(s, "  options: {interval: 30s, jitter: 3s, timeout: 2s, down_after: 3, up_after: 2}",
+			"  options: {interval: 200ms, jitter: 50ms, timeout: 300ms, down_after: 2, up_after: 1}", 1)
+		return s + "groups:\n  - name: eu-out\n    trunks: [{trunk: carrier-b, priority: 1}, {trunk: carrier-a, priority: 2}]\n"
 	})
 	cmd, logs, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--config", cfg, "--stats-interval", "200ms")
 	defer cmd.Process.Kill()
