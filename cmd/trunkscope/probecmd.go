@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/netip"
@@ -353,7 +354,7 @@ func hasActiveTargets(path string) bool {
 // trunk with probe targets, publishing to the stack's brokers, until ctx
 // ends; the returned function waits for it. With no targets it does
 // nothing.
-func startActive(ctx context.Context, e *env, s *stack) (wait func(), err error) {
+func startActive(ctx context.Context, e *env, s *stack, mt *metrics) (wait func(), err error) {
 	targets, o, err := active.FromConfig(s.cfg, false)
 	if err != nil || len(targets) == 0 {
 		return func() {}, err
@@ -365,6 +366,7 @@ func startActive(ctx context.Context, e *env, s *stack) (wait func(), err error)
 	if err != nil {
 		return nil, err
 	}
+	mt.add(func(w io.Writer) { writeActive(w, m) })
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -473,4 +475,36 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[0]
+}
+
+// writeActive exports the active probe's target states and counts:
+// trunkscope_active_target_state is 1 up, 2 degraded, 3 down.
+func writeActive(w io.Writer, m *active.Monitor) {
+	st := m.Status()
+	fmt.Fprintf(w, "# TYPE trunkscope_active_target_state gauge\n")
+	for _, t := range st {
+		fmt.Fprintf(w, "trunkscope_active_target_state{trunk=%q,target=%q} %d\n", t.Trunk, t.URI, t.State)
+	}
+	fmt.Fprintf(w, "# TYPE trunkscope_active_pings_total counter\n")
+	for _, t := range st {
+		for r, n := range t.Pings {
+			if r > 0 {
+				fmt.Fprintf(w, "trunkscope_active_pings_total{trunk=%q,target=%q,result=%q} %d\n", t.Trunk, t.URI, event.PingResult(r), n)
+			}
+		}
+	}
+	calls := m.CallCounts()
+	trunks := make([]string, 0, len(calls))
+	for t := range calls {
+		trunks = append(trunks, t)
+	}
+	sort.Strings(trunks)
+	fmt.Fprintf(w, "# TYPE trunkscope_active_test_calls_total counter\n")
+	for _, t := range trunks {
+		for r, n := range calls[t] {
+			if r > 0 {
+				fmt.Fprintf(w, "trunkscope_active_test_calls_total{trunk=%q,result=%q} %d\n", t, event.CallResult(r), n)
+			}
+		}
+	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -105,7 +107,14 @@ func TestRunSchedulesActiveProbe(t *testing.T) {
 			"  options: {interval: 200ms, jitter: 50ms, timeout: 300ms, down_after: 2, up_after: 1}", 1)
 		return s + "groups:\n  - name: eu-out\n    trunks: [{trunk: carrier-b, priority: 1}, {trunk: carrier-a, priority: 2}]\n"
 	})
-	cmd, logs, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--config", cfg, "--stats-interval", "200ms")
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ml.Addr().String()
+	ml.Close()
+	cmd, logs, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--config", cfg, "--stats-interval", "200ms",
+		"--metrics-listen", metricsAddr)
 	defer cmd.Process.Kill()
 	down := regexp.MustCompile(`msg="trunk target state changed".* trunk=carrier-b .* to=down`)
 	called := regexp.MustCompile(`msg="test call".* trunk=carrier-a result=answered`)
@@ -123,6 +132,21 @@ func TestRunSchedulesActiveProbe(t *testing.T) {
 		}
 	}
 	time.Sleep(1500 * time.Millisecond) // a flush interval for the last results
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf(`trunkscope_active_target_state{trunk="carrier-a",target="sip:127.0.0.1:%d"} 1`, port),
+		fmt.Sprintf(`trunkscope_active_target_state{trunk="carrier-b",target="sip:127.0.0.1:%d"} 3`, dead),
+		`trunkscope_active_test_calls_total{trunk="carrier-a",result="answered"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("metrics lack %s:\n%s", want, body)
+		}
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("run: %v", err)

@@ -125,7 +125,7 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 			return err
 		}
 	}
-	waitActive, err := startActive(ctx, e, s) // scheduled OPTIONS and test calls (probecmd.go)
+	waitActive, err := startActive(ctx, e, s, m) // scheduled OPTIONS and test calls (probecmd.go)
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,41 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	states map[string]*Hysteresis // by trunk + " " + URI
+	counts map[string]*[8]int64   // pings by result, by trunk + " " + URI
+	calls  map[string]*[7]int64   // test calls by result, by trunk
 	ids    *event.IDHasher
+}
+
+// TargetStatus is a target's state and ping counts, for metrics.
+type TargetStatus struct {
+	Trunk, URI string
+	State      event.TrunkState
+	// Pings counts pings by result (index: event.PingResult).
+	Pings [8]int64
+}
+
+// Status returns every target's state and counts, in configuration order.
+func (m *Monitor) Status() []TargetStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]TargetStatus, 0, len(m.targets))
+	for _, t := range m.targets {
+		k := key(t.Target)
+		out = append(out, TargetStatus{Trunk: t.Trunk, URI: t.URI, State: m.states[k].State(), Pings: *m.counts[k]})
+	}
+	return out
+}
+
+// CallCounts returns test calls by trunk and result (index:
+// event.CallResult).
+func (m *Monitor) CallCounts() map[string][7]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string][7]int64, len(m.calls))
+	for k, v := range m.calls {
+		out[k] = *v
+	}
+	return out
 }
 
 // NewMonitor returns a monitor of targets publishing to sink.
@@ -112,9 +146,13 @@ func NewMonitor(targets []MonitorTarget, o MonitorOptions, sink Sink) (*Monitor,
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Monitor{o: o, targets: targets, sink: sink, log: o.Logger.With("component", "active-probe"),
-		states: map[string]*Hysteresis{}, ids: event.NewIDHasher()}
+		states: map[string]*Hysteresis{}, counts: map[string]*[8]int64{}, calls: map[string]*[7]int64{}, ids: event.NewIDHasher()}
 	for _, t := range targets {
 		m.states[key(t.Target)] = &Hysteresis{DownAfter: o.DownAfter, UpAfter: o.UpAfter}
+		m.counts[key(t.Target)] = new([8]int64)
+		if t.Call != nil {
+			m.calls[t.Trunk] = new([7]int64)
+		}
 	}
 	return m, nil
 }
@@ -197,6 +235,9 @@ func (m *Monitor) ping(ctx context.Context, pg *Pinger) {
 	h := m.states[key(t)]
 	before := h.State()
 	st := h.Observe(p.OK())
+	if int(p.Result) < len(m.counts[key(t)]) {
+		m.counts[key(t)][p.Result]++
+	}
 	ev := &event.OptionsPing{Header: event.Header{Version: event.Version, ProbeID: []byte(m.o.ProbeID), TimeUS: p.At.UnixMicro()},
 		Trunk: []byte(t.Trunk), Target: []byte(t.URI), Transport: pg.p.eventTransport(), Code: p.Code, Result: p.Result, State: st,
 		Detail: []byte(p.Detail)}
@@ -225,6 +266,9 @@ func (m *Monitor) call(ctx context.Context, t MonitorTarget) {
 	ev := r.Event(m.o.ProbeID, t.Trunk)
 	m.mu.Lock()
 	m.ids.SetTestCallID(ev)
+	if c := m.calls[t.Trunk]; c != nil && int(r.Result) < len(c) {
+		c[r.Result]++
+	}
 	m.mu.Unlock()
 	m.log.Info("test call", "trunk", t.Trunk, "result", r.Result.String(), "code", r.Code, "pdd", r.PDD, "mos", float64(ev.MOSx1000)/1000, "detail", r.Detail)
 	if err := m.sink.TestCall(ev); err != nil {
