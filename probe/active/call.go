@@ -121,7 +121,7 @@ func Call(ctx context.Context, t Target, o CallOptions) *CallReport {
 		return rep
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	local, _, err := probe.localIP(rctx)
+	local, remoteIP, err := probe.localIP(rctx)
 	cancel()
 	transport := probe.transport
 	probe.close()
@@ -146,7 +146,7 @@ func Call(ctx context.Context, t Target, o CallOptions) *CallReport {
 		return fail(err)
 	}
 	defer m.close()
-	c := &call{p: p, o: o, rep: rep, m: m, local: local, bye: make(chan struct{})}
+	c := &call{p: p, o: o, rep: rep, m: m, local: local, remote: netip.AddrPortFrom(remoteIP, uint16(p.uri.Port)), bye: make(chan struct{})}
 	c.run(ctx)
 	return rep
 }
@@ -158,6 +158,7 @@ type call struct {
 	rep    *CallReport
 	m      *media
 	local  netip.Addr
+	remote netip.AddrPort // where the INVITE goes
 	req    *sip.Request // the INVITE (re-sent with credentials: the same object)
 	callID string
 	start  time.Time
@@ -234,7 +235,20 @@ func (c *call) run(ctx context.Context) {
 		return
 	}
 	c.step("INVITE sent")
-	answer, tx := c.await(ctx, tx)
+	// A closed UDP port answers with ICMP, which sipgo's unconnected
+	// socket never sees: watch for it beside the INVITE (see Pinger.Ping).
+	refused := make(chan struct{})
+	uctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if p.transport == "UDP" {
+		go func() {
+			if portUnreachable(uctx, c.remote, p.t.Source) {
+				close(refused)
+			}
+		}()
+	}
+	answer, tx := c.await(ctx, tx, refused)
+	stopWatch()
 	defer func() { tx.Terminate() }()
 	c.timings()
 	if answer == nil {
@@ -264,7 +278,7 @@ func (c *call) offer() []byte {
 // failure, the deadlines or ctx. Digest challenges are answered once each
 // (sipgo re-sends the INVITE with a new CSeq in a new transaction, which it
 // returns).
-func (c *call) await(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, sip.ClientTransaction) {
+func (c *call) await(ctx context.Context, tx sip.ClientTransaction, refused <-chan struct{}) (*sip.Response, sip.ClientTransaction) {
 	rep, p := c.rep, c.p
 	noResponse := time.NewTimer(c.o.Timeout)
 	defer noResponse.Stop()
@@ -325,7 +339,14 @@ func (c *call) await(ctx context.Context, tx sip.ClientTransaction) (*sip.Respon
 			return nil, tx
 		case <-noResponse.C:
 			rep.Result, rep.Detail = event.CallTimeout, fmt.Sprintf("no response within %v", c.o.Timeout)
+			if why, bad := p.clock.badSince(c.remote.String(), c.start); bad {
+				rep.Result, rep.Detail = event.CallError, "unparsable response: "+why
+			}
 			c.step("timeout")
+			return nil, tx
+		case <-refused:
+			rep.Result, rep.Detail = event.CallError, "port unreachable (ICMP): nothing listens there"
+			c.step("ICMP port unreachable")
 			return nil, tx
 		case <-ringC:
 			c.step(fmt.Sprintf("no answer within %v: CANCEL", c.o.RingTimeout))

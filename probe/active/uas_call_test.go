@@ -3,7 +3,9 @@ package active
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -198,5 +200,42 @@ func TestPingHeadersAndSource(t *testing.T) {
 	if src != "127.0.0.2" || req.From().Address.String() != "sip:noc@probe.example" || req.To().Address.String() != "sip:carrier@sbc.example" ||
 		req.GetHeader("User-Agent").Value() != "noc-probe/1" {
 		t.Fatalf("source %s from %s to %s ua %s", req.Source(), req.From().Address.String(), req.To().Address.String(), req.GetHeader("User-Agent").Value())
+	}
+}
+
+// Calls to what is not a SIP peer end as classified errors, at once or
+// at the deadline, never at Timer B.
+func TestCallFaults(t *testing.T) {
+	closed := freePort(t)
+	garbage, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer garbage.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			_, from, err := garbage.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			garbage.WriteTo([]byte("SIP/2.0 180 Ringing\r\nno colon\r\n\r\n"), from)
+		}
+	}()
+	for _, tc := range []struct{ name, uri, transport, want string }{
+		{"closed udp port", fmt.Sprintf("sip:127.0.0.1:%d", closed), "udp", "port unreachable"},
+		{"refused tcp", fmt.Sprintf("sip:127.0.0.1:%d", closed), "tcp", "connection refused"},
+		{"unresolvable", "sip:no-such-host.invalid", "udp", "does not resolve"},
+		{"malformed responses", "sip:" + garbage.LocalAddr().String(), "udp", "unparsable response"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			o := shortCall("100")
+			o.Timeout = 700 * time.Millisecond
+			r := Call(context.Background(), Target{Trunk: "t", URI: tc.uri, Transport: tc.transport}, o)
+			if r.Result != event.CallError || !strings.Contains(r.Detail, tc.want) || time.Since(start) > 5*time.Second {
+				t.Fatalf("%v %q after %v", r.Result, r.Detail, time.Since(start))
+			}
+		})
 	}
 }
