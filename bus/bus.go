@@ -22,17 +22,20 @@ type Topics struct {
 	RTP string `yaml:"rtp"`
 	// RTCP carries RTCP packets tied to calls.
 	RTCP string `yaml:"rtcp"`
+	// Probe carries active-probe results (OPTIONS pings, test calls),
+	// keyed by trunk name.
+	Probe string `yaml:"probe"`
 }
 
 // DefaultTopics are the topic names used when the config names none.
 func DefaultTopics() Topics {
-	return Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp", RTCP: "trunkscope.rtcp"}
+	return Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp", RTCP: "trunkscope.rtcp", Probe: "trunkscope.probe"}
 }
 
 // All lists every topic that is named.
 func (t Topics) All() []string {
 	var all []string
-	for _, n := range []string{t.SIP, t.RTP, t.RTCP} {
+	for _, n := range []string{t.SIP, t.RTP, t.RTCP, t.Probe} {
 		if n != "" {
 			all = append(all, n)
 		}

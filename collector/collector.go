@@ -63,6 +63,7 @@ type Collector struct {
 	pendingRTP  [][]any                  // rtp_reports rows
 	last        map[TopicPartition]int64 // last offset consumed
 	pendingRTCP [][]any                  // rtcp_reports rows
+	probe       probeRows                // active-probe results (probe.go)
 	rtcp        rtcp.Compound
 	sipTopic    string
 	mediaTopics map[string]bool // topics of stateless media events
@@ -261,6 +262,7 @@ type batch struct {
 	media             span // call starts the batch's final RTP reports may belong to
 	commits           map[TopicPartition]int64
 	force             bool // roll up and commit now, whatever the interval
+	probe             probeRows
 }
 
 // cut takes the loop's pending rows and commit points into a batch. The
@@ -268,7 +270,7 @@ type batch struct {
 // event is passed.
 func (c *Collector) cut(force bool) *batch {
 	b := &batch{events: c.pending, rtp: c.pendingRTP, rtcp: c.pendingRTCP, cdrs: c.tracker.TakeCDRs(), force: force,
-		media: c.media, commits: map[TopicPartition]int64{}}
+		media: c.media, commits: map[TopicPartition]int64{}, probe: c.probe.take()}
 	c.pending, c.pendingRTP, c.pendingRTCP, c.media = nil, nil, nil, span{}
 	c.stats.OpenDialogs.Store(c.tracker.Counts.Opened - c.tracker.Counts.Closed)
 	c.stats.Built.Add(int64(len(b.cdrs)))
@@ -332,6 +334,9 @@ func (c *Collector) consume(rec bus.Record, ev *event.SIP) {
 		return
 	} else if err == nil && k == event.KindRTCP {
 		c.consumeRTCP(rec)
+		return
+	} else if err == nil && isProbeKind(k) {
+		c.consumeProbe(rec, k)
 		return
 	}
 	c.sipTopic = rec.Topic
@@ -399,7 +404,7 @@ func usTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // failed store is redone whole: every write is keyed, so writing a row
 // twice is harmless.
 func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
-	if !st.stored && (len(b.events) > 0 || len(b.rtp) > 0 || len(b.rtcp) > 0 || len(b.cdrs) > 0) {
+	if !st.stored && (len(b.events) > 0 || len(b.rtp) > 0 || len(b.rtcp) > 0 || len(b.cdrs) > 0 || b.probe.n() > 0) {
 		if c.o.BeforeStore != nil {
 			c.o.BeforeStore()
 		}
@@ -413,6 +418,9 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		}
 		if err := c.st.Insert(ctx, db+".rtcp_reports", schema.RTCPColumns, b.rtcp); err != nil {
 			return fmt.Errorf("collector: storing %d RTCP blocks: %w", len(b.rtcp), err)
+		}
+		if err := b.probe.store(ctx, c.st, db); err != nil {
+			return err
 		}
 		rows := make([][]any, 0, len(b.cdrs))
 		var rated [][]any

@@ -32,6 +32,8 @@ type Config struct {
 	Trunks     []Trunk    `yaml:"trunks"`
 	Decks      []Deck     `yaml:"decks"`
 	Alerts     Alerts     `yaml:"alerts"`
+	Probe      Probe      `yaml:"probe"`  // active probe (config/probe.go)
+	Groups     []Group    `yaml:"groups"` // trunk groups with priorities
 
 	// files resolves deck file names: the config file's directory, or the
 	// embedded defaults.
@@ -54,6 +56,8 @@ type Topics struct {
 	SIP  string `yaml:"sip"`
 	RTP  string `yaml:"rtp"`
 	RTCP string `yaml:"rtcp"`
+	// Probe carries active-probe results (OPTIONS pings, test calls).
+	Probe string `yaml:"probe"`
 }
 
 // ClickHouse selects the store. No addresses means embedded chDB.
@@ -125,6 +129,8 @@ type Trunk struct {
 	// Numbering overrides the global numbering rules for this trunk's
 	// numbers; unset fields inherit them.
 	Numbering *Numbering `yaml:"numbering"`
+	// Probe, when set, monitors the trunk actively (config/probe.go).
+	Probe *TrunkProbe `yaml:"probe"`
 
 	Prefixes []netip.Prefix `yaml:"-"`
 }
@@ -179,12 +185,13 @@ func Load(path string) (*Config, error) {
 func parse(b []byte, files fs.FS) (*Config, error) {
 	c := &Config{
 		ProbeID:    "probe-1",
-		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp", RTCP: "trunkscope.rtcp"}},
+		Kafka:      Kafka{Partitions: 4, Replication: 1, Group: "trunkscope-collector", Topics: Topics{SIP: "trunkscope.sip", RTP: "trunkscope.rtp", RTCP: "trunkscope.rtcp", Probe: "trunkscope.probe"}},
 		ClickHouse: ClickHouse{Database: "trunkscope"},
 		Numbering:  Numbering{NationalPrefix: "0", InternationalPrefix: "00"},
 		Collector: Collector{BatchSize: 20000, FlushInterval: time.Second, InviteTimeout: 32 * time.Second, ProceedingTimeout: 3 * time.Minute,
 			MaxDuration: 4 * time.Hour, Linger: 32 * time.Second},
 		Alerts: DefaultAlerts(),
+		Probe:  defaultProbe(),
 		files:  files,
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -273,7 +280,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("trunk %q: deck %q is not defined under decks", t.Name, t.Deck)
 		}
 	}
-	return nil
+	return c.validateProbe()
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

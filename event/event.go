@@ -31,6 +31,10 @@ func (k Kind) String() string {
 		return "rtp-report"
 	case KindRTCP:
 		return "rtcp"
+	case KindOptionsPing:
+		return "options-ping"
+	case KindTestCall:
+		return "test-call"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }

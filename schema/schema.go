@@ -219,7 +219,7 @@ func columnExists(ctx context.Context, st store.Store, stmt string) (bool, error
 var retentionColumns = [][2]string{
 	{"sip_events", "ts"}, {"cdrs", "start_time"}, {"rated_cdrs", "start_time"}, {"rtp_reports", "ts"},
 	{"kpi_minute", "minute"}, {"kpi_codes_minute", "minute"}, {"kpi_concurrency_minute", "minute"},
-	{"kpi_quality_minute", "minute"},
+	{"kpi_quality_minute", "minute"}, {"options_pings", "ts"}, {"test_calls", "ts"},
 }
 
 // ErrNoTTL says the engine cannot expire rows (ClickHouse before 19.6).

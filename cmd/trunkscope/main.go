@@ -36,7 +36,7 @@ func commands() []command {
 		{"gen", "--out FILE.pcap [flags]", "write a synthetic SIP/RTP capture and its ground truth (FILE.truth.json)", cmdGen},
 		{"replay", "FILE [flags]", "feed a pcap/pcapng capture through probe, Kafka, collector, ClickHouse and rating; print the per-trunk table", cmdReplay},
 		{"run", "[flags]", "run the service (embedded broker and store, collector) until SIGINT/SIGTERM", cmdRun},
-		{"probe", "--iface IF | --hep-listen ADDR", "capture SIP live or receive HEP, publish it as events (with no brokers configured, also run the collector)", cmdProbe},
+		{"probe", "--iface IF | --hep-listen ADDR | options | call", "capture SIP live or receive HEP, publish it as events (with no brokers configured, also run the collector); OPTIONS pings and test calls", cmdProbe},
 		{"cdr", "export [flags]", "export CDRs with their cost as CSV or JSON lines", cmdCDR},
 		{"ladder", "CALL-ID", "draw a call's SIP flow in the terminal (like sngrep)", cmdLadder},
 		{"call", "pcap CALL-ID", "write a call's SIP messages as a pcap file for Wireshark", cmdCall},

@@ -33,22 +33,31 @@ Example: trunkscope run --iface eth1 --bpf "udp port 5060"`)
 }
 
 func cmdProbe(e *env, args []string) error {
+	if sub, ok := map[string]func(*env, []string) error{"options": cmdProbeOptions, "call": cmdProbeCall, "failover": cmdProbeFailover}[firstArg(args)]; ok {
+		return sub(e, args[1:]) // active probe (probecmd.go)
+	}
 	fs := flagSet(e, "probe", "--iface IF | --hep-listen ADDR [flags]", `Runs the passive probe: captures SIP live (--iface) and receives HEP from
 SBCs and SIP servers (--hep-listen), and publishes every message as an event
 to the Kafka brokers of the configuration. With no brokers configured
 (the embedded defaults) there is no other consumer, so it also runs the
 embedded broker, store and collector, exactly like 'trunkscope run'.
 
+Trunks with probe.targets in the configuration are also monitored actively
+(OPTIONS on an interval, scheduled test calls), here and in 'trunkscope run'.
+On demand: 'trunkscope probe options|call|failover --help'.
+
 Examples:
   trunkscope probe --iface eth1 --bpf "udp port 5060 or tcp port 5060" --config prod.yml
-  trunkscope probe --hep-listen 0.0.0.0:9060 --hep-auth-key s3cret --config prod.yml`)
+  trunkscope probe --hep-listen 0.0.0.0:9060 --hep-auth-key s3cret --config prod.yml
+  trunkscope probe options --target sip:198.51.100.10:5060 --count 5
+  trunkscope probe call --trunk carrier-a --to 31201234567 --duration 10s --config prod.yml`)
 	var o serveFlags
 	o.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if !o.inputs.any() {
-		return usagef("no input: give --iface and/or --hep-listen")
+	if !o.inputs.any() && !hasActiveTargets(o.config) {
+		return usagef("no input: give --iface and/or --hep-listen (or configure trunks' probe.targets)")
 	}
 	return serve(e, &o.common, o.inputs, false, o.statsEvery, o.metricsAddr, o.api)
 }
@@ -109,6 +118,11 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 			return err
 		}
 	}
+	waitActive, err := startActive(ctx, e, s, m) // scheduled OPTIONS and test calls (probecmd.go)
+	if err != nil {
+		return err
+	}
+	defer waitActive()
 	if metricsAddr != "" {
 		stopMetrics, err := m.serve(ctx, e, metricsAddr)
 		if err != nil {

@@ -111,7 +111,7 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 }
 
 func (s *stack) topics() bus.Topics {
-	return bus.Topics{SIP: s.cfg.Kafka.Topics.SIP, RTP: s.cfg.Kafka.Topics.RTP, RTCP: s.cfg.Kafka.Topics.RTCP}
+	return bus.Topics{SIP: s.cfg.Kafka.Topics.SIP, RTP: s.cfg.Kafka.Topics.RTP, RTCP: s.cfg.Kafka.Topics.RTCP, Probe: s.cfg.Kafka.Topics.Probe}
 }
 
 func (s *stack) db() string { return s.cfg.ClickHouse.Database }

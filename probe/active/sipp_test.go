@@ -1,0 +1,171 @@
+package active
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const sippBin = "/usr/bin/sipp"
+
+// freePort returns a port free for both UDP and TCP on loopback.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// sipp runs SIPp (Debian's sip-tester) with args until the test ends and
+// returns its output buffer.
+type sippProc struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+func startSIPp(t *testing.T, dir string, args ...string) *sippProc {
+	t.Helper()
+	if _, err := os.Stat(sippBin); err != nil {
+		t.Fatalf("%s missing: run ./scripts/setup --servers (Debian package sip-tester)", sippBin)
+	}
+	cmd := exec.Command(sippBin, append(args, "-nostdin")...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &sippProc{cmd: cmd, out: &out}
+	t.Cleanup(func() { p.stop() })
+	return p
+}
+
+func (p *sippProc) stop() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+}
+
+// waitUDP waits until something answers on a UDP port (SIPp binds before
+// it is ready; a ping that is lost is a timeout, so wait for the port).
+func waitListening(t *testing.T, network string, port int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if network == "tcp" {
+			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				c.Close()
+				return
+			}
+		} else if c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}); err != nil {
+			return // bound by someone: SIPp is up
+		} else {
+			c.Close()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s port %d", network, port)
+}
+
+func TestOptionsAgainstSIPp(t *testing.T) {
+	for _, tr := range []string{"udp", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			port := freePort(t)
+			args := []string{"-sn", "uas", "-aa", "-i", "127.0.0.1", "-p", fmt.Sprint(port)}
+			if tr == "tcp" {
+				args = append(args, "-t", "t1")
+			}
+			startSIPp(t, t.TempDir(), args...)
+			waitListening(t, tr, port)
+			pg, err := NewPinger(Target{Trunk: "t", URI: fmt.Sprintf("sip:127.0.0.1:%d", port), Transport: tr}, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pg.Close()
+			for i := range 3 {
+				r := pg.Ping(context.Background())
+				if !r.OK() || r.Code != 200 || r.RTT <= 0 || r.RTT > 2*time.Second {
+					t.Fatalf("ping %d: %+v", i, r)
+				}
+			}
+		})
+	}
+}
+
+func TestOptionsFaults(t *testing.T) {
+	closed := freePort(t)
+	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	garbage, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer garbage.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := garbage.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_ = n
+			garbage.WriteTo([]byte("SIP/2.0 200 OK\r\nthis is not a header\r\n\r\n"), from)
+		}
+	}()
+	for _, tc := range []struct {
+		name, uri, transport string
+		want                 string
+	}{
+		{"refused tcp", fmt.Sprintf("sip:127.0.0.1:%d", closed), "tcp", "refused"},
+		{"closed udp port", fmt.Sprintf("sip:127.0.0.1:%d", closed), "udp", "refused"},
+		{"silent udp", "sip:" + silent.LocalAddr().String(), "udp", "timeout"},
+		{"unresolvable", "sip:no-such-host.invalid:5060", "udp", "unresolvable"},
+		{"malformed response", "sip:" + garbage.LocalAddr().String(), "udp", "bad_response"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pg, err := NewPinger(Target{Trunk: "t", URI: tc.uri, Transport: tc.transport}, 700*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pg.Close()
+			start := time.Now()
+			r := pg.Ping(context.Background())
+			took := time.Since(start)
+			if r.Result.String() != tc.want || r.Code != 0 {
+				t.Fatalf("got %v (%s), want %s", r.Result, r.Detail, tc.want)
+			}
+			// Returned at the deadline, not after Timer F (32 s).
+			if took > 5*time.Second {
+				t.Fatalf("took %v", took)
+			}
+			if strings.TrimSpace(r.Detail) == "" {
+				t.Fatal("no detail")
+			}
+			t.Logf("%s: %s in %v", r.Result, r.Detail, took.Round(time.Millisecond))
+		})
+	}
+}
