@@ -12,8 +12,10 @@ func FuzzLoadDeck(f *testing.F) {
 	f.Add([]byte("\uFEFFDial Code,Rate Per Minute\r\n\r\n33,0.000000001\r\n"))
 	f.Add([]byte("prefix,rate\n1,\"0.1\n\"\n"))
 	f.Add([]byte("prefix,rate\n44,1\n44,2\n"))
+	f.Add([]byte("prefix,rate,effective_from,effective_until,band,min_duration\n44,1,2026-01-01,2026-02-01,peak,30\n44,2,2026-02-01,,,\n44,0.5,2026-01-01,,Sat-Sun,\n447,1,,,Mon-Fri 08:00-18:00,60\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := LoadDeck(bytes.NewReader(data), DeckOptions{Name: "fuzz"})
+		peak, _ := ParseBand("peak", "Mon-Fri 08:00-18:00")
+		d, err := LoadDeck(bytes.NewReader(data), DeckOptions{Name: "fuzz", Bands: []Band{peak}})
 		if err != nil {
 			var de *DeckError
 			if !errors.As(err, &de) {
@@ -21,13 +23,21 @@ func FuzzLoadDeck(f *testing.F) {
 			}
 			return
 		}
+		for _, start := range []int64{0, 1767225600_000_000, 1790000000_123_456} {
+			if _, err := d.PriceAt(string(data), start, int64(len(data))*7919); err != nil {
+				var nre NoRateError
+				if !errors.As(err, &nre) && !errors.Is(err, ErrOverflow) && !errors.Is(err, errNoBand) {
+					t.Fatalf("PriceAt: unexpected error %v", err)
+				}
+			}
+		}
 		if d.Len() == 0 {
 			t.Fatal("loaded deck has no rates")
 		}
 		d.Lookup(string(data))
 		if _, err := d.Price(string(data), int64(len(data))*1000); err != nil {
 			var nre NoRateError
-			if !errors.As(err, &nre) && !errors.Is(err, ErrOverflow) {
+			if !errors.As(err, &nre) && !errors.Is(err, ErrOverflow) && !errors.Is(err, errNoBand) {
 				t.Fatalf("Price: unexpected error %v", err)
 			}
 		}
@@ -35,7 +45,7 @@ func FuzzLoadDeck(f *testing.F) {
 		// table agree and that no prefix was lost or shadowed.
 		for _, r := range d.Rates() {
 			got, ok := d.Lookup(r.Prefix)
-			if !ok || got != r {
+			if !ok || got.Prefix != r.Prefix {
 				t.Fatalf("Lookup(%q) = %+v, %v; want %+v", r.Prefix, got, ok, r)
 			}
 			if r.Initial <= 0 || r.Subsequent <= 0 || r.PerMinute < 0 || r.ConnectFee < 0 {
