@@ -87,8 +87,8 @@ func TestPriceAtEffectiveDates(t *testing.T) {
 		want  int64
 		pref  string
 	}{
-		{before, "447000", 61_000, 200_000, "44"}, // 447 not in effect yet: falls back to 44; 2 min at 0.10
-		{after, "447000", 61_000, 400_000, "44"},  // new 44 row from the 15th, even though the call crosses no boundary
+		{before, "447000", 61_000, 200_000, "44"},                                       // 447 not in effect yet: falls back to 44; 2 min at 0.10
+		{after, "447000", 61_000, 400_000, "44"},                                        // new 44 row from the 15th, even though the call crosses no boundary
 		{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "447000", 5_000, 250_000, "447"}, // min duration 30 s at 0.50
 		{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "447000", 37_000, 350_000, "447"},
 	} {
