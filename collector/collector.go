@@ -400,14 +400,11 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		unrated := 0
 		for i := range b.cdrs {
 			rows = append(rows, b.cdrs[i].Row())
-			r, ok, err := c.pricing.Rate(&b.cdrs[i])
-			switch {
-			case !ok:
-			case err != nil:
-				unrated++
-			default:
-				rated = append(rated, r.Row())
+			rs, n := c.pricing.Rate(&b.cdrs[i])
+			for j := range rs {
+				rated = append(rated, rs[j].Row())
 			}
+			unrated += n
 		}
 		if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
 			return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
@@ -421,7 +418,7 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		c.stats.StoredEvents.Add(int64(len(b.events)))
 		c.stats.StoredRTPReports.Add(int64(len(b.rtp)))
 		c.stats.StoredCDRs.Add(int64(len(rows)))
-		c.stats.Rated.Add(int64(len(rated)))
+		c.stats.Rated.Add(int64(len(rated) - unrated))
 		c.stats.Unrated.Add(int64(unrated))
 		c.log.Debug("batch stored", "events", len(b.events), "cdrs", len(rows), "rated", len(rated), "took", time.Since(start))
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	Numbering  Numbering  `yaml:"numbering"`
 	Trunks     []Trunk    `yaml:"trunks"`
 	Decks      []Deck     `yaml:"decks"`
+	Rating     Rating     `yaml:"rating"`
 
 	// files resolves deck file names: the config file's directory, or the
 	// embedded defaults.
@@ -135,6 +136,18 @@ type Deck struct {
 	Currency string `yaml:"currency"`
 	Decimals *int   `yaml:"decimals"`
 	Rounding string `yaml:"rounding"`
+	// Format is carrier (a CSV deck, the default) or cgrates (a
+	// directory with a CGRateS tariff plan); see README "Rating".
+	Format string `yaml:"format"`
+	// TimeZone is the deck's own zone for effective dates and bands.
+	TimeZone string `yaml:"timezone"`
+	// Bands names the deck's time bands: peak: "Mon-Fri 08:00-18:00".
+	Bands map[string]string `yaml:"bands"`
+	// Tenant, Category and Subject select a CGRateS rating profile
+	// (defaults: the plan's only tenant, "call", "*any").
+	Tenant   string `yaml:"tenant"`
+	Category string `yaml:"category"`
+	Subject  string `yaml:"subject"`
 }
 
 // Default returns the built-in configuration.
@@ -268,7 +281,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("trunk %q: deck %q is not defined under decks", t.Name, t.Deck)
 		}
 	}
-	return nil
+	return c.validateRating(decks, names)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
