@@ -397,10 +397,12 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		}
 		rows := make([][]any, 0, len(b.cdrs))
 		var rated [][]any
+		var rs []Rated
 		unrated := 0
 		for i := range b.cdrs {
 			rows = append(rows, b.cdrs[i].Row())
-			rs, n := c.pricing.Rate(&b.cdrs[i])
+			var n int
+			rs, n = c.pricing.Rate(&b.cdrs[i], rs[:0])
 			for j := range rs {
 				rated = append(rated, rs[j].Row())
 			}

@@ -290,10 +290,12 @@ func (p *Pricing) Customer(c *CDR) *config.Customer {
 // all (internal calls, unconfigured trunks).
 var ErrNoDeck = errors.New("no deck for this call")
 
-// Rate prices a CDR on both sides and returns its rows (0, 1 or 2). A side
-// whose deck has no rate for the number gives an 'unrated' row with the
-// reason. unrated counts those rows.
-func (p *Pricing) Rate(c *CDR) (rows []Rated, unrated int) {
+// Rate prices a CDR on both sides and appends its rows (0, 1 or 2) to buf.
+// A side whose deck has no rate for the number gives an 'unrated' row with
+// the reason. unrated counts those rows.
+func (p *Pricing) Rate(c *CDR, buf []Rated) (rows []Rated, unrated int) {
+	rows = buf
+	first := len(rows)
 	number := c.CalleeE164
 	if number == "" {
 		number = c.Callee
@@ -338,12 +340,12 @@ func (p *Pricing) Rate(c *CDR) (rows []Rated, unrated int) {
 			rows = append(rows, r)
 			priceRow = &rows[len(rows)-1]
 			if costRow != nil {
-				costRow = &rows[0]
+				costRow = &rows[first] // append may have moved it
 			}
 		}
 	}
 	if err := p.margin(costRow, priceRow); err != nil {
-		for i := range rows {
+		for i := first; i < len(rows); i++ {
 			if rows[i].Status == "rated" {
 				rows[i].Status, rows[i].Reason = "unrated", err.Error()
 				unrated++

@@ -587,6 +587,19 @@ func (p *TariffPlan) Cost(tenant, category, subject, destination string, start t
 		}
 		plan := p.plans[acts[i].plan]
 		dest, prefix, ivs := p.matchDest(plan, number)
+		// RatesFallbackSubject: a plan without the destination defers to
+		// the plans of the fallback subjects active at the same moment.
+		for _, fb := range acts[i].fallback {
+			if ivs != nil {
+				break
+			}
+			for _, a := range p.profiles[tenant+":"+category+":"+fb] {
+				if !a.at.After(from) {
+					plan = p.plans[a.plan]
+				}
+			}
+			dest, prefix, ivs = p.matchDest(plan, number)
+		}
 		if ivs == nil {
 			return CGRCost{}, NoRateError{Deck: p.name, Number: destination}
 		}

@@ -66,6 +66,9 @@ func TestCGRatesTutorial(t *testing.T) {
 		// RP_1002's first minute; the remaining 90 s are at RT_10CNT's
 		// second slot, 0.00083 per second: 0.4 + 0.2 + 0.0747.
 		{"activation split", "1003", "1002", time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC), 150 * time.Second, Amount{6747, 4}, 150 * time.Second, 2},
+		// Subject 1004's RP_DE has no rate for 1002; its fallback subject
+		// 1002 has (RT_10CNT: 60 s increment 0.1, connect fee 0.2).
+		{"fallback subject", "1004", "1002", time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC), 10 * time.Second, Amount{3000, 4}, 60 * time.Second, 1},
 		{"zero usage", "1001", "1002", time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC), 0, Amount{}, 0, 0},
 	}
 	for _, tt := range tests {

@@ -253,7 +253,7 @@ func rerate(ctx context.Context, st store.Store, db string, p *collector.Pricing
 			Caller: cd.String(i, "caller"), Callee: cd.String(i, "callee"), CallerE164: cd.String(i, "caller_e164"),
 			CalleeE164: cd.String(i, "callee_e164"), StartUS: int64(cd.Uint(i, "start_us")), AnswerUS: int64(cd.Uint(i, "answer_us")),
 			DurationMs: int64(cd.Uint(i, "duration_ms")), Version: cd.Uint(i, "version")}
-		rs, _ := p.Rate(&c)
+		rs, _ := p.Rate(&c, nil)
 		d.Calls++
 		changed := false
 		for _, r := range rs {
