@@ -195,3 +195,40 @@ func BenchmarkPriceAtBanded(b *testing.B) {
 		}
 	}
 }
+
+// TestPriceAtDST: on the night clocks go back (25-hour day) a band
+// boundary is a wall-clock time; a call across the change is priced by the
+// seconds that actually elapsed.
+func TestPriceAtDST(t *testing.T) {
+	ams, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	night, _ := ParseBand("night", "daily 00:00-06:00")
+	d, err := LoadDeck(strings.NewReader("prefix,rate,increments,band\n44,0.60,1/1,night\n44,1.20,1/1,\n"),
+		DeckOptions{Decimals: 4, Location: ams, Bands: []Band{night}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026-10-25 02:00 CEST -> 02:00 CET. Start 05:00 CET (04:00 UTC) for
+	// 2 hours: 1 h night (0.60/min) then 1 h day (1.20/min).
+	start := time.Date(2026, 10, 25, 4, 0, 0, 0, time.UTC)
+	res, segs, err := d.Explain("44", us(start), (2 * time.Hour).Milliseconds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Amount.Units != 1_080_000 || len(segs) != 2 || segs[0].Seconds != 3600 {
+		t.Errorf("DST: %s, %+v", res.Amount, segs)
+	}
+	// Starting 23:30 local on the 24th for 4 h (03:30 CET by the wall
+	// clock, 4 h elapsed): 30 min day, then the whole 00:00-06:00 night
+	// band including the repeated hour.
+	start = time.Date(2026, 10, 24, 21, 30, 0, 0, time.UTC) // 23:30 CEST
+	res, segs, err = d.Explain("44", us(start), (4 * time.Hour).Milliseconds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) != 2 || segs[0].Seconds != 1800 || segs[1].Seconds != 3*3600+1800 || res.Amount.Units != 36*10_000+126*10_000 {
+		t.Errorf("across the change: %s %+v", res.Amount, segs)
+	}
+}
