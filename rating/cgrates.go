@@ -42,6 +42,10 @@ import (
 // two agree wherever CGRateS's float64 results are exact at 5 decimals,
 // which is what its rounding steps are for.
 
+// zeroRat is shared by every destination rate without a MaxCost; it is
+// never modified.
+var zeroRat = new(big.Rat)
+
 // CGRoundingDecimals is CGRateS's general.rounding_decimals default, used
 // for the intermediate roundings.
 const CGRoundingDecimals = 5
@@ -136,16 +140,16 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		p.currency = strings.ToUpper(opts.Currency)
 	}
 	h := sha256.New()
-	files := map[string][][]string{}
-	lines := map[string][]int{}
 	var errs DeckErrors
-	for _, name := range cgrFiles {
+	// each streams one file's records to fn (records are reused: fn
+	// clones what it keeps), hashing the bytes for the plan's version.
+	each := func(name string, fn func(line int, rec []string)) error {
 		data, err := fs.ReadFile(dir, name)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && (name == "Timings.csv") {
-				continue // plans using only *any need no timings
+			if errors.Is(err, fs.ErrNotExist) && name == "Timings.csv" {
+				return nil // plans using only *any need no timings
 			}
-			return nil, &DeckError{Deck: opts.Name, File: name, Err: err}
+			return &DeckError{Deck: opts.Name, File: name, Err: err}
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
 		h.Write(data)
@@ -153,10 +157,11 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		cr.Comment = '#'
 		cr.FieldsPerRecord = -1
 		cr.TrimLeadingSpace = true
+		cr.ReuseRecord = true
 		for {
 			rec, err := cr.Read()
 			if err == io.EOF {
-				break
+				return nil
 			}
 			if err != nil {
 				line := 0
@@ -165,7 +170,7 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 					line = pe.StartLine
 				}
 				errs = append(errs, &DeckError{Deck: opts.Name, File: name, Line: line, Err: err})
-				break
+				return nil
 			}
 			if blankRecord(rec) {
 				continue
@@ -174,43 +179,54 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 			for i := range rec {
 				rec[i] = strings.TrimSpace(rec[i])
 			}
-			files[name] = append(files[name], rec)
-			lines[name] = append(lines[name], line)
+			fn(line, rec)
 		}
 	}
-	p.version = hex.EncodeToString(h.Sum(nil)[:8])
-	fail := func(file string, i int, format string, a ...any) {
-		errs = append(errs, &DeckError{Deck: opts.Name, File: file, Line: lines[file][i], Err: fmt.Errorf(format, a...)})
+	fail := func(file string, line int, format string, a ...any) {
+		errs = append(errs, &DeckError{Deck: opts.Name, File: file, Line: line, Err: fmt.Errorf(format, a...)})
 	}
-	need := func(file string, i int, rec []string, n int) bool {
+	need := func(file string, line int, rec []string, n int) bool {
 		if len(rec) < n {
-			fail(file, i, "%d fields, want at least %d", len(rec), n)
+			fail(file, line, "%d fields, want at least %d", len(rec), n)
 			return false
 		}
 		return true
 	}
+	// IDs repeat across files and rows; one copy each.
+	ids := map[string]string{}
+	intern := func(s string) string {
+		if v, ok := ids[s]; ok {
+			return v
+		}
+		v := strings.Clone(s)
+		ids[v] = v
+		return v
+	}
 
 	// Destinations.
 	destIDs := map[string]bool{}
-	for i, rec := range files["Destinations.csv"] {
-		if !need("Destinations.csv", i, rec, 2) {
-			continue
+	if err := each("Destinations.csv", func(line int, rec []string) {
+		if !need("Destinations.csv", line, rec, 2) {
+			return
 		}
 		prefix := strings.TrimPrefix(rec[1], "+")
 		if rec[0] == "" || prefix == "" || !allDigits(prefix) || len(prefix) > maxPrefixDigits {
-			fail("Destinations.csv", i, "destination %q prefix %q: want an ID and a digit prefix", rec[0], rec[1])
-			continue
+			fail("Destinations.csv", line, "destination %q prefix %q: want an ID and a digit prefix", rec[0], rec[1])
+			return
 		}
-		destIDs[rec[0]] = true
-		p.dests[prefix] = append(p.dests[prefix], rec[0])
+		id := intern(rec[0])
+		destIDs[id] = true
+		p.dests[intern(prefix)] = append(p.dests[intern(prefix)], id)
+	}); err != nil {
+		return nil, err
 	}
 
 	// Rates.
 	rates := map[string][]cgrSlot{}
 	fees := map[string]*big.Rat{}
-	for i, rec := range files["Rates.csv"] {
-		if !need("Rates.csv", i, rec, 6) {
-			continue
+	if err := each("Rates.csv", func(line int, rec []string) {
+		if !need("Rates.csv", line, rec, 6) {
+			return
 		}
 		fee, err1 := parseRat(rec[1], true)
 		rate, err2 := parseRat(rec[2], false)
@@ -218,8 +234,8 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		incr, err4 := parseCGRDuration(rec[4])
 		group, err5 := parseCGRDuration(rec[5])
 		if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
-			fail("Rates.csv", i, "rate %q: %v", rec[0], err)
-			continue
+			fail("Rates.csv", line, "rate %q: %v", rec[0], err)
+			return
 		}
 		if unit == 0 {
 			unit = time.Second // GetRateParameters' default
@@ -230,13 +246,15 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		s := cgrSlot{rate: rate, unit: unit, increment: incr, groupStart: group}
 		for _, o := range rates[rec[0]] {
 			if o.groupStart == group {
-				fail("Rates.csv", i, "rate %q: two slots with GroupIntervalStart %s", rec[0], group)
+				fail("Rates.csv", line, "rate %q: two slots with GroupIntervalStart %s", rec[0], group)
 			}
 		}
 		rates[rec[0]] = append(rates[rec[0]], s)
 		if _, ok := fees[rec[0]]; !ok || group == 0 {
 			fees[rec[0]] = fee
 		}
+	}); err != nil {
+		return nil, err
 	}
 	for id := range rates {
 		sort.Slice(rates[id], func(a, b int) bool { return rates[id][a].groupStart < rates[id][b].groupStart })
@@ -251,83 +269,88 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		rating *cgrRating
 	}
 	destRates := map[string][]destRate{}
-	for i, rec := range files["DestinationRates.csv"] {
-		if !need("DestinationRates.csv", i, rec, 5) {
-			continue
+	if err := each("DestinationRates.csv", func(line int, rec []string) {
+		if !need("DestinationRates.csv", line, rec, 5) {
+			return
 		}
 		slots, ok := rates[rec[2]]
 		if !ok {
-			fail("DestinationRates.csv", i, "rates %q not defined in Rates.csv", rec[2])
-			continue
+			fail("DestinationRates.csv", line, "rates %q not defined in Rates.csv", rec[2])
+			return
 		}
 		if rec[1] != "*any" && !destIDs[rec[1]] {
-			fail("DestinationRates.csv", i, "destination %q not defined in Destinations.csv", rec[1])
-			continue
+			fail("DestinationRates.csv", line, "destination %q not defined in Destinations.csv", rec[1])
+			return
 		}
 		method := rec[3]
 		if method == "" {
 			method = "*middle"
 		}
 		if method != "*up" && method != "*down" && method != "*middle" {
-			fail("DestinationRates.csv", i, "rounding method %q: want *up, *down or *middle", rec[3])
-			continue
+			fail("DestinationRates.csv", line, "rounding method %q: want *up, *down or *middle", rec[3])
+			return
 		}
 		dec, err := strconv.Atoi(rec[4])
 		if err != nil || dec < 0 || dec > 9 {
-			fail("DestinationRates.csv", i, "rounding decimals %q: want 0..9", rec[4])
-			continue
+			fail("DestinationRates.csv", line, "rounding decimals %q: want 0..9", rec[4])
+			return
 		}
-		r := &cgrRating{id: rec[0], ratesID: rec[2], connectFee: fees[rec[2]], method: method, decimals: dec, slots: slots, maxCost: new(big.Rat)}
-		if len(rec) > 5 && rec[5] != "" {
+		r := &cgrRating{id: rec[0], ratesID: rec[2], connectFee: fees[rec[2]], method: method, decimals: dec, slots: slots, maxCost: zeroRat}
+		if len(rec) > 5 && rec[5] != "" && rec[5] != "0" {
 			if r.maxCost, err = parseRat(rec[5], true); err != nil {
-				fail("DestinationRates.csv", i, "max cost: %v", err)
-				continue
+				fail("DestinationRates.csv", line, "max cost: %v", err)
+				return
 			}
 		}
 		if len(rec) > 6 {
 			r.maxStrategy = rec[6]
 			if r.maxStrategy != "" && r.maxStrategy != "*free" && r.maxStrategy != "*disconnect" {
-				fail("DestinationRates.csv", i, "max cost strategy %q: want *free or *disconnect", rec[6])
-				continue
+				fail("DestinationRates.csv", line, "max cost strategy %q: want *free or *disconnect", rec[6])
+				return
 			}
 		}
 		p.maxDecimals = max(p.maxDecimals, dec)
-		destRates[rec[0]] = append(destRates[rec[0]], destRate{rec[1], r})
+		r.id, r.ratesID = intern(r.id), intern(r.ratesID)
+		destRates[r.id] = append(destRates[r.id], destRate{intern(rec[1]), r})
+	}); err != nil {
+		return nil, err
 	}
 
 	// Timings.
 	timings := map[string]*cgrTiming{"*any": {id: "*any"}}
-	for i, rec := range files["Timings.csv"] {
-		if !need("Timings.csv", i, rec, 6) {
-			continue
+	if err := each("Timings.csv", func(line int, rec []string) {
+		if !need("Timings.csv", line, rec, 6) {
+			return
 		}
 		t, err := parseTiming(rec)
 		if err != nil {
-			fail("Timings.csv", i, "timing %q: %v", rec[0], err)
-			continue
+			fail("Timings.csv", line, "timing %q: %v", rec[0], err)
+			return
 		}
 		timings[rec[0]] = t
+	}); err != nil {
+		return nil, err
 	}
 
 	// RatingPlans.
-	for i, rec := range files["RatingPlans.csv"] {
-		if !need("RatingPlans.csv", i, rec, 4) {
-			continue
+	if err := each("RatingPlans.csv", func(line int, rec []string) {
+		if !need("RatingPlans.csv", line, rec, 4) {
+			return
 		}
 		drs, ok := destRates[rec[1]]
 		if !ok {
-			fail("RatingPlans.csv", i, "destination rates %q not defined in DestinationRates.csv", rec[1])
-			continue
+			fail("RatingPlans.csv", line, "destination rates %q not defined in DestinationRates.csv", rec[1])
+			return
 		}
 		tm, ok := timings[rec[2]]
 		if !ok {
-			fail("RatingPlans.csv", i, "timing %q not defined in Timings.csv", rec[2])
-			continue
+			fail("RatingPlans.csv", line, "timing %q not defined in Timings.csv", rec[2])
+			return
 		}
 		w, err := strconv.ParseFloat(rec[3], 64)
 		if err != nil {
-			fail("RatingPlans.csv", i, "weight %q: not a number", rec[3])
-			continue
+			fail("RatingPlans.csv", line, "weight %q: not a number", rec[3])
+			return
 		}
 		pl := p.plans[rec[0]]
 		if pl == nil {
@@ -337,25 +360,27 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		for _, dr := range drs {
 			pl.byDest[dr.dest] = append(pl.byDest[dr.dest], &cgrInterval{timing: tm, rating: dr.rating, weight: w})
 		}
+	}); err != nil {
+		return nil, err
 	}
 
 	// RatingProfiles: [Direction,] Tenant, Category, Subject, ActivationTime, RatingPlanId, RatesFallbackSubject.
 	tenants := map[string]bool{}
-	for i, rec := range files["RatingProfiles.csv"] {
+	if err := each("RatingProfiles.csv", func(line int, rec []string) {
 		if len(rec) > 0 && strings.HasPrefix(rec[0], "*") && (rec[0] == "*out" || rec[0] == "*in") {
 			rec = rec[1:] // the Direction column of older plans
 		}
-		if !need("RatingProfiles.csv", i, rec, 5) {
-			continue
+		if !need("RatingProfiles.csv", line, rec, 5) {
+			return
 		}
 		at, err := parseActivation(rec[3], p.loc)
 		if err != nil {
-			fail("RatingProfiles.csv", i, "activation time %q: %v", rec[3], err)
-			continue
+			fail("RatingProfiles.csv", line, "activation time %q: %v", rec[3], err)
+			return
 		}
 		if _, ok := p.plans[rec[4]]; !ok {
-			fail("RatingProfiles.csv", i, "rating plan %q not defined in RatingPlans.csv", rec[4])
-			continue
+			fail("RatingProfiles.csv", line, "rating plan %q not defined in RatingPlans.csv", rec[4])
+			return
 		}
 		var fb []string
 		if len(rec) > 5 && rec[5] != "" {
@@ -364,6 +389,8 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		key := rec[0] + ":" + rec[1] + ":" + rec[2]
 		p.profiles[key] = append(p.profiles[key], cgrActivation{at: at, plan: rec[4], fallback: fb})
 		tenants[rec[0]] = true
+	}); err != nil {
+		return nil, err
 	}
 	for k := range p.profiles {
 		acts := p.profiles[k]
@@ -373,6 +400,7 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		p.tenants = append(p.tenants, t)
 	}
 	sort.Strings(p.tenants)
+	p.version = hex.EncodeToString(h.Sum(nil)[:8])
 	if len(errs) > 0 {
 		if len(errs) == 1 {
 			return nil, errs[0]
