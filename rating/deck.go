@@ -95,13 +95,14 @@ type Deck struct {
 	rates    []Rate
 	trie     trie // prefix -> group
 
-	// A group is all rows of one prefix (several effective periods or
-	// bands): rows order[groupStart[g]:groupStart[g+1]]. In a simple deck
-	// (one row per prefix, no dates, no bands) group g is row g and pricing
-	// takes the fast path.
-	groupStart []int32
-	order      []int32
-	simple     bool
+	// In a simple deck (one row per prefix, no dates, no bands) a trie node
+	// names its row and pricing takes the fast path. Otherwise rates are
+	// stored grouped by prefix (the rows of a prefix contiguous, in input
+	// order) and a node names its first row and the row count, so pricing
+	// touches the same number of cache lines; input maps input order to
+	// the stored position for Rates.
+	input  []int32
+	simple bool
 	loc        *time.Location
 	bands      []Band
 	skipped    []*DeckError
@@ -113,10 +114,7 @@ func (d *Deck) Location() *time.Location { return d.loc }
 // Skipped lists the rows refused while loading with SkipInvalid.
 func (d *Deck) Skipped() []*DeckError { return d.skipped }
 
-// group returns the rows of group g.
-func (d *Deck) group(g int) []int32 {
-	return d.order[d.groupStart[g]:d.groupStart[g+1]]
-}
+
 
 // Name returns the deck name given in DeckOptions (or the file name).
 func (d *Deck) Name() string { return d.name }
@@ -139,7 +137,16 @@ func (d *Deck) Version() string { return d.version }
 func (d *Deck) Len() int { return len(d.rates) }
 
 // Rates returns a copy of the deck's rates in input order.
-func (d *Deck) Rates() []Rate { return append([]Rate(nil), d.rates...) }
+func (d *Deck) Rates() []Rate {
+	if d.input == nil {
+		return append([]Rate(nil), d.rates...)
+	}
+	out := make([]Rate, len(d.rates))
+	for i, at := range d.input {
+		out[i] = d.rates[at]
+	}
+	return out
+}
 
 // Lookup returns the rate whose prefix is the longest prefix of number. A
 // single leading '+' is ignored and matching stops at the first non-digit.
@@ -150,10 +157,7 @@ func (d *Deck) Lookup(number string) (Rate, bool) {
 	if g < 0 {
 		return Rate{}, false
 	}
-	if d.simple {
-		return d.rates[g], true
-	}
-	return d.rates[d.order[d.groupStart[g]]], true
+	return d.rates[g], true
 }
 
 // DeckError reports a problem loading a deck. Line is the 1-based input line
@@ -445,15 +449,24 @@ func loadDeck(r io.Reader, opts DeckOptions, path string) (*Deck, error) {
 		}
 	}
 	if !d.simple {
-		d.groupStart = make([]int32, len(head)+1)
-		d.order = make([]int32, 0, len(d.rates))
+		grouped := make([]Rate, 0, len(d.rates))
+		first := make([]int32, len(head))
+		d.input = make([]int32, len(d.rates))
 		for g := range head {
-			d.groupStart[g] = int32(len(d.order))
+			first[g] = int32(len(grouped))
 			for i := head[g]; i >= 0; i = next[i] {
-				d.order = append(d.order, i)
+				d.input[i] = int32(len(grouped))
+				grouped = append(grouped, d.rates[i])
 			}
 		}
-		d.groupStart[len(head)] = int32(len(d.order))
+		for i := range d.trie.nodes {
+			nd := &d.trie.nodes[i]
+			if nd.rate != 0 {
+				g := nd.rate - 1
+				nd.rate, nd.n = first[g]+1, count[g]
+			}
+		}
+		d.rates = grouped
 	}
 	return d, nil
 }

@@ -74,3 +74,25 @@ func FuzzParseNano(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseBand(f *testing.F) {
+	for _, s := range []string{"Mon-Fri 08:00-18:00", "Sat,Sun", "daily 20:00-08:00", "*", "Fri-Mon 23:59:59-24:00", "mon 8:00-9:00", "Sun-Sat"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		b, err := ParseBand("x", spec)
+		if err != nil {
+			return
+		}
+		if b.From < 0 || b.From >= 86400 || b.To <= 0 || b.To > 86400 || b.From == b.To {
+			t.Fatalf("ParseBand(%q) = %+v", spec, b)
+		}
+		any := false
+		for _, d := range b.Days {
+			any = any || d
+		}
+		if !any {
+			t.Fatalf("ParseBand(%q): no day", spec)
+		}
+	})
+}

@@ -40,36 +40,34 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 	if startUS < 0 && startUS%1_000_000 != 0 {
 		startSec--
 	}
-	var g int
+	var rows []Rate // the prefix's rows; nil in a simple deck
+	var rate *Rate
 	if d.simple {
-		g = d.trie.longest(strings.TrimPrefix(number, "+"))
+		g := d.trie.longest(strings.TrimPrefix(number, "+"))
+		if g < 0 {
+			return Result{}, NoRateError{Deck: d.name, Number: number}
+		}
+		rate = &d.rates[g]
 	} else {
-		g = d.lookupAt(number, startSec)
-	}
-	if g < 0 {
-		return Result{}, NoRateError{Deck: d.name, Number: number}
-	}
-	var rows []int32
-	head := g
-	if !d.simple {
-		rows = d.group(g)
-		head = -1
-		if len(rows) == 1 {
-			head = int(rows[0])
-		} else {
-			lt := time.Unix(startSec, 0).In(d.loc)
-			head = d.pick(rows, startSec, lt)
+		rows = d.lookupAt(number, startSec)
+		if rows == nil {
+			return Result{}, NoRateError{Deck: d.name, Number: number}
+		}
+		head := 0
+		if len(rows) > 1 {
+			wd, tod, _ := d.clock(startSec)
+			head = d.pick(rows, startSec, wd, tod)
 		}
 		if head < 0 {
 			return Result{}, fmt.Errorf("rating: deck %q: price %q at %s: %w", d.name, number, time.Unix(startSec, 0).UTC().Format(time.RFC3339), errNoBand)
 		}
+		rate = &rows[head]
 	}
-	rate := &d.rates[head]
 	billable := rate.BillableSeconds(durationMs)
 	res := Result{Rate: *rate, BillableSeconds: billable, Currency: d.currency, DeckVersion: d.version, Band: rate.Band, Segments: 1}
 	banded := false
-	for _, i := range rows {
-		if d.rates[i].band != 0 && d.rates[i].effective(startSec) {
+	for i := range rows {
+		if rows[i].band != 0 && rows[i].effective(startSec) {
 			banded = true
 			break
 		}
@@ -91,19 +89,18 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 	}
 	var n num128
 	n.addMul(uint64(rate.ConnectFee), 60)
-	cur := time.Unix(startSec, 0)
+	cur := startSec
 	remaining := billable
 	res.Segments = 0
 	for remaining > 0 {
-		lt := cur.In(d.loc)
-		i := d.pick(rows, startSec, lt)
+		wd, tod, off := d.clock(cur)
+		i := d.pick(rows, startSec, wd, tod)
 		if i < 0 {
-			return Result{}, fmt.Errorf("rating: deck %q: price %q at %s: %w", d.name, number, cur.UTC().Format(time.RFC3339), errNoBand)
+			return Result{}, fmt.Errorf("rating: deck %q: price %q at %s: %w", d.name, number, time.Unix(cur, 0).UTC().Format(time.RFC3339), errNoBand)
 		}
-		tod := int32(lt.Hour()*3600 + lt.Minute()*60 + lt.Second())
 		nb := int32(86400)
-		for _, j := range rows {
-			r := &d.rates[j]
+		for j := range rows {
+			r := &rows[j]
 			if r.band == 0 || !r.effective(startSec) {
 				continue
 			}
@@ -115,25 +112,28 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 				nb = b.To
 			}
 		}
-		y, m, day := lt.Date()
-		// Boundaries are wall-clock times: on a DST change day the local
-		// day is 23 or 25 hours long, and time.Date resolves that.
-		boundary := time.Date(y, m, day, 0, 0, int(nb), 0, d.loc)
-		seg := int64(boundary.Sub(cur) / time.Second)
-		if seg <= 0 {
-			seg = 1
+		seg := int64(nb - tod)
+		if seg < remaining {
+			// Boundaries are wall-clock times: across a DST change the
+			// wall clock moves by more or less than the elapsed time.
+			wall := cur + off + seg
+			boundary := wall - off
+			if _, _, off2 := d.clock(boundary); off2 != off {
+				boundary = wall - off2
+			}
+			seg = max(boundary-cur, 1)
 		}
 		seg = min(seg, remaining)
-		r := &d.rates[i]
+		r := &rows[i]
 		if r.PerMinute < 0 {
 			return Result{}, ErrNegative
 		}
 		n.addMul(uint64(r.PerMinute), uint64(seg))
 		if visit != nil {
-			visit(Segment{Prefix: r.Prefix, Band: r.Band, Start: lt, Seconds: seg, PerMinute: r.PerMinute})
+			visit(Segment{Prefix: r.Prefix, Band: r.Band, Start: time.Unix(cur, 0).In(d.loc), Seconds: seg, PerMinute: r.PerMinute})
 		}
 		res.Segments++
-		cur = cur.Add(time.Duration(seg) * time.Second)
+		cur += seg
 		remaining -= seg
 	}
 	a, err := n.perMinuteUnits(d.decimals, d.rounding)
@@ -144,60 +144,79 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 	return res, nil
 }
 
-// lookupAt returns the group with the longest prefix of number that has a
-// row in effect at Unix second t, or -1. A prefix whose rows are all
-// outside their effective period falls back to the next shorter prefix.
-func (d *Deck) lookupAt(number string, t int64) int {
+// lookupAt returns the rows of the longest prefix of number that has a row
+// in effect at Unix second t, or nil. A prefix whose rows are all outside
+// their effective period falls back to the next shorter prefix.
+func (d *Deck) lookupAt(number string, t int64) []Rate {
 	number = strings.TrimPrefix(number, "+")
 	var stack [maxPrefixDigits]int32
 	n := 0
 	node := int32(0)
+	nodes := d.trie.nodes
 	for i := 0; i < len(number) && n < len(stack); i++ {
 		c := number[i] - '0'
 		if c > 9 {
 			break
 		}
-		node = d.trie.nodes[node].child[c]
+		node = nodes[node].child[c]
 		if node == 0 {
 			break
 		}
-		if r := d.trie.nodes[node].rate; r != 0 {
-			stack[n] = r - 1
+		if nodes[node].rate != 0 {
+			stack[n] = node
 			n++
 		}
 	}
 	for n > 0 {
 		n--
-		g := int(stack[n])
-		for _, i := range d.group(g) {
-			if d.rates[i].effective(t) {
-				return g
+		nd := &nodes[stack[n]]
+		rows := d.rates[nd.rate-1 : nd.rate-1+nd.n]
+		for i := range rows {
+			if rows[i].effective(t) {
+				return rows
 			}
 		}
 	}
-	return -1
+	return nil
+}
+
+// clock returns the weekday, the seconds since local midnight and the UTC
+// offset of Unix second t in the deck's zone: one zone lookup and integer
+// arithmetic instead of time.Time's calendar methods.
+func (d *Deck) clock(t int64) (time.Weekday, int32, int64) {
+	_, off := time.Unix(t, 0).In(d.loc).Zone()
+	local := t + int64(off)
+	days := local / 86400
+	tod := local % 86400
+	if tod < 0 {
+		tod += 86400
+		days--
+	}
+	wd := (days + 4) % 7 // 1970-01-01 was a Thursday
+	if wd < 0 {
+		wd += 7
+	}
+	return time.Weekday(wd), int32(tod), int64(off)
 }
 
 // pick returns the row of rows in effect for a call started at Unix second
-// start that applies at local time lt: a banded row active then, else the
-// unbanded row; -1 when none.
-func (d *Deck) pick(rows []int32, start int64, lt time.Time) int {
-	wd := lt.Weekday()
-	tod := int32(lt.Hour()*3600 + lt.Minute()*60 + lt.Second())
+// start that applies at weekday wd, tod seconds after local midnight: a
+// banded row active then, else the unbanded row; -1 when none.
+func (d *Deck) pick(rows []Rate, start int64, wd time.Weekday, tod int32) int {
 	best := -1
-	for _, i := range rows {
-		r := &d.rates[i]
+	for i := range rows {
+		r := &rows[i]
 		if !r.effective(start) {
 			continue
 		}
 		if r.band == 0 {
 			if best < 0 {
-				best = int(i)
+				best = i
 			}
 			continue
 		}
 		if d.bands[r.band-1].active(wd, tod) {
-			return int(i)
+			return i
 		}
 	}
 	return best
