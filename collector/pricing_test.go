@@ -91,7 +91,7 @@ func TestPricingProperties(t *testing.T) {
 	for i := 0; i < 20000; i++ {
 		c := CDR{CallID: fmt.Sprint(i), Trunk: trunks[rng.IntN(len(trunks))], CalleeE164: numbers[rng.IntN(len(numbers))],
 			CallerE164: callers[rng.IntN(len(callers))], DurationMs: rng.Int64N(4 * 3600_000), Version: 1}
-		c.StartUS = base.Add(time.Duration(rng.Int64N(14 * 24 * 3600)) * time.Second).UnixMicro()
+		c.StartUS = base.Add(time.Duration(rng.Int64N(14*24*3600)) * time.Second).UnixMicro()
 		c.AnswerUS = c.StartUS + 2_000_000
 		rows, unrated := p.Rate(&c, buf[:0])
 		again, _ := p.Rate(&c, nil)

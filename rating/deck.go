@@ -101,11 +101,11 @@ type Deck struct {
 	// order) and a node names its first row and the row count, so pricing
 	// touches the same number of cache lines; input maps input order to
 	// the stored position for Rates.
-	input  []int32
-	simple bool
-	loc        *time.Location
-	bands      []Band
-	skipped    []*DeckError
+	input   []int32
+	simple  bool
+	loc     *time.Location
+	bands   []Band
+	skipped []*DeckError
 }
 
 // Location returns the deck's time zone.
@@ -113,8 +113,6 @@ func (d *Deck) Location() *time.Location { return d.loc }
 
 // Skipped lists the rows refused while loading with SkipInvalid.
 func (d *Deck) Skipped() []*DeckError { return d.skipped }
-
-
 
 // Name returns the deck name given in DeckOptions (or the file name).
 func (d *Deck) Name() string { return d.name }
