@@ -216,14 +216,46 @@ type ratedCur struct {
 // adjustment lines for closed periods. Unchanged rows are not written, so
 // running it twice changes nothing.
 func rerate(ctx context.Context, st store.Store, db string, p *collector.Pricing, loc *time.Location, from, to time.Time, deck, reason string, now time.Time) (*rerateDiff, error) {
+	// Work a day at a time so a month of CDRs is never all in memory;
+	// start at the first stored CDR (an open --from is 1970).
+	r, err := st.Query(ctx, fmt.Sprintf(`SELECT toUnixTimestamp(min(start_time)) AS lo, toUnixTimestamp(max(start_time)) AS hi, count() AS n
+		FROM %s.cdrs WHERE start_time >= toDateTime(%d) AND start_time < toDateTime(%d)`, db, from.Unix(), to.Unix()))
+	if err != nil {
+		return nil, fmt.Errorf("rerate: %w", err)
+	}
+	d := &rerateDiff{Old: map[string]rating.Amount{}, New: map[string]rating.Amount{}}
+	if len(r.Data) == 0 || r.Int(0, "n") == 0 {
+		return d, r.Err()
+	}
+	lo, hi := time.Unix(r.Int(0, "lo"), 0), time.Unix(r.Int(0, "hi"), 0)
+	if lo.After(from) {
+		from = lo
+	}
+	if hi.Before(to) {
+		to = hi.Add(time.Second)
+	}
+	for day := from; day.Before(to); {
+		next := day.Add(24 * time.Hour)
+		if next.After(to) {
+			next = to
+		}
+		if err := rerateChunk(ctx, st, db, p, loc, day, next, deck, reason, now, d); err != nil {
+			return nil, err
+		}
+		day = next
+	}
+	return d, nil
+}
+
+func rerateChunk(ctx context.Context, st store.Store, db string, p *collector.Pricing, loc *time.Location, from, to time.Time, deck, reason string, now time.Time, d *rerateDiff) error {
 	rng := fmt.Sprintf("start_time >= toDateTime(%d) AND start_time < toDateTime(%d)", from.Unix(), to.Unix())
 	cd, err := st.Query(ctx, `SELECT call_id, leg, trunk, caller, callee, caller_e164, callee_e164, start_us, answer_us, duration_ms, version FROM `+db+`.cdrs FINAL WHERE `+rng)
 	if err != nil {
-		return nil, fmt.Errorf("rerate: cdrs: %w", err)
+		return fmt.Errorf("rerate: cdrs: %w", err)
 	}
 	old, err := st.Query(ctx, `SELECT call_id, leg, side, amount, decimals, deck_version, status, version FROM `+db+`.rated_cdrs FINAL WHERE `+rng)
 	if err != nil {
-		return nil, fmt.Errorf("rerate: rated cdrs: %w", err)
+		return fmt.Errorf("rerate: rated cdrs: %w", err)
 	}
 	cur := map[ratedKey]ratedCur{}
 	for i := range old.Data {
@@ -233,7 +265,7 @@ func rerate(ctx context.Context, st store.Store, db string, p *collector.Pricing
 	}
 	adj, err := st.Query(ctx, `SELECT call_id, leg, side, new_amount, decimals, new_version, ver FROM `+db+`.rating_adjustments FINAL WHERE `+rng+` ORDER BY ver`)
 	if err != nil {
-		return nil, fmt.Errorf("rerate: adjustments: %w", err)
+		return fmt.Errorf("rerate: adjustments: %w", err)
 	}
 	for i := range adj.Data {
 		k := ratedKey{adj.String(i, "call_id"), uint8(adj.Int(i, "leg")), adj.String(i, "side")}
@@ -244,9 +276,8 @@ func rerate(ctx context.Context, st store.Store, db string, p *collector.Pricing
 	}
 	closed, err := closedPeriods(ctx, st, db)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	d := &rerateDiff{Old: map[string]rating.Amount{}, New: map[string]rating.Amount{}}
 	var rows, adjRows [][]any
 	for i := range cd.Data {
 		c := collector.CDR{CallID: cd.String(i, "call_id"), Leg: uint8(cd.Int(i, "leg")), Trunk: cd.String(i, "trunk"),
@@ -299,14 +330,14 @@ func rerate(ctx context.Context, st store.Store, db string, p *collector.Pricing
 			d.Changed++
 		}
 	}
-	d.Adjusted = len(adjRows)
+	d.Adjusted += len(adjRows)
 	if err := st.Insert(ctx, db+".rated_cdrs", ratedColumns(), rows); err != nil {
-		return nil, fmt.Errorf("rerate: storing %d rows: %w", len(rows), err)
+		return fmt.Errorf("rerate: storing %d rows: %w", len(rows), err)
 	}
 	if err := st.Insert(ctx, db+".rating_adjustments", adjustmentColumns, adjRows); err != nil {
-		return nil, fmt.Errorf("rerate: storing %d adjustments: %w", len(adjRows), err)
+		return fmt.Errorf("rerate: storing %d adjustments: %w", len(adjRows), err)
 	}
-	return d, nil
+	return nil
 }
 
 func mustRescale(a rating.Amount, dec uint8) rating.Amount {
