@@ -359,6 +359,12 @@ seconds its amount was computed from.`)
 	var rng timeRange
 	rng.register(fs)
 	format := fs.String("format", "csv", "csv or jsonl")
+	var f exportFilter
+	fs.StringVar(&f.customer, "customer", "", "only this customer's calls")
+	fs.StringVar(&f.trunk, "trunk", "", "only calls on this trunk (carrier)")
+	fs.StringVar(&f.deck, "deck", "", "only rows priced on this deck")
+	fs.StringVar(&f.side, "side", "", "cost or price")
+	fs.StringVar(&f.status, "status", "", "rated or unrated")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -379,17 +385,37 @@ seconds its amount was computed from.`)
 		from, to = zoned(rng, from, to, loc)
 	}
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
-	if err := exportRated(ctx, s.st, s.db(), from, to, *format, w); err != nil {
+	if err := exportRated(ctx, s.st, s.db(), from, to, *format, w, f); err != nil {
 		return err
 	}
 	return w.Flush()
 }
 
-func exportRated(ctx context.Context, st store.Store, db string, from, to time.Time, format string, w io.Writer) error {
+// exportFilter narrows `rate export`; empty fields match everything.
+type exportFilter struct{ customer, trunk, deck, side, status string }
+
+func (f exportFilter) where(adjustments bool) string {
+	var b strings.Builder
+	add := func(col, v string) {
+		if v != "" {
+			b.WriteString(" AND " + col + " = " + store.Quote(v))
+		}
+	}
+	add("customer", f.customer)
+	add("trunk", f.trunk)
+	add("deck", f.deck)
+	add("side", f.side)
+	if !adjustments {
+		add("status", f.status)
+	}
+	return b.String()
+}
+
+func exportRated(ctx context.Context, st store.Store, db string, from, to time.Time, format string, w io.Writer, f exportFilter) error {
 	rng := fmt.Sprintf("start_time >= toDateTime(%d) AND start_time < toDateTime(%d)", from.Unix(), to.Unix())
 	r, err := st.Query(ctx, `SELECT call_id, leg, side, status, reason, trunk, customer, toUnixTimestamp(start_time) AS ts, number,
 		duration_ms, deck, deck_version, prefix, destination, band, billable_s, amount, decimals, currency, cost, price, margin,
-		margin_decimals, margin_currency FROM `+db+`.rated_cdrs FINAL WHERE `+rng+` ORDER BY start_time, call_id, leg, side`)
+		margin_decimals, margin_currency FROM `+db+`.rated_cdrs FINAL WHERE `+rng+f.where(false)+` ORDER BY start_time, call_id, leg, side`)
 	if err != nil {
 		return fmt.Errorf("rate export: %w", err)
 	}
@@ -417,7 +443,7 @@ func exportRated(ctx context.Context, st store.Store, db string, from, to time.T
 		return err
 	}
 	a, err := st.Query(ctx, `SELECT period, call_id, leg, side, trunk, customer, toUnixTimestamp(start_time) AS ts, deck, old_version, new_version,
-		old_amount, new_amount, delta, decimals, currency, reason FROM `+db+`.rating_adjustments FINAL WHERE `+rng+` ORDER BY start_time, call_id, leg, side, ver`)
+		old_amount, new_amount, delta, decimals, currency, reason FROM `+db+`.rating_adjustments FINAL WHERE `+rng+f.where(true)+` ORDER BY start_time, call_id, leg, side, ver`)
 	if err != nil {
 		return fmt.Errorf("rate export: adjustments: %w", err)
 	}

@@ -126,7 +126,7 @@ func testRatingStore(t *testing.T, st store.Store, db string) {
 
 	// Export: every row reproducible; price - cost = margin on every row.
 	var buf bytes.Buffer
-	if err := exportRated(ctx, st, db, from, to, "csv", &buf); err != nil {
+	if err := exportRated(ctx, st, db, from, to, "csv", &buf, exportFilter{}); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&buf).ReadAll()
@@ -242,8 +242,11 @@ func testRatingStore(t *testing.T, st store.Store, db string) {
 		t.Errorf("adjustment lines sum to %d, want the 447 increase", adj)
 	}
 	buf.Reset()
-	if err := exportRated(ctx, st, db, from, to, "jsonl", &buf); err != nil {
+	if err := exportRated(ctx, st, db, from, to, "jsonl", &buf, exportFilter{side: "cost", trunk: "carrier-a"}); err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), `"side":"price"`) {
+		t.Error("export filter --side cost let price rows through")
 	}
 	if !strings.Contains(buf.String(), "carrier credit note 17") {
 		t.Error("export lacks the adjustment reason")
