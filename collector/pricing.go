@@ -146,7 +146,7 @@ func LoadDeck(cfg *config.Config, d config.Deck) (Pricer, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := rating.LoadTariffPlan(dir, rating.TariffPlanOptions{Name: d.Name, Currency: d.Currency, Location: loc})
+		p, err := rating.LoadTariffPlan(dir, rating.TariffPlanOptions{Name: d.Name, Currency: d.Currency, Location: loc, RoundingDecimals: cgrDecimals(d)})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.File, err)
 		}
@@ -167,6 +167,18 @@ func LoadDeck(cfg *config.Config, d config.Deck) (Pricer, error) {
 	}
 	return DeckPricer{deck}, nil
 }
+
+// cgrDecimals is a CGRateS deck's general.rounding_decimals: its
+// configured decimals, else CGRateS's default.
+func cgrDecimals(d config.Deck) int {
+	if d.Decimals != nil {
+		return *d.Decimals
+	}
+	return 0
+}
+
+// CGRDecimals is cgrDecimals for the rate commands.
+func CGRDecimals(d config.Deck) int { return cgrDecimals(d) }
 
 // DeckOptions turns a configured carrier deck into load options.
 func DeckOptions(d config.Deck) (rating.DeckOptions, error) {

@@ -59,6 +59,7 @@ type TariffPlan struct {
 	profiles                map[string][]cgrActivation // tenant:category:subject
 	tenants                 []string
 	maxDecimals             int
+	roundDec                int // general.rounding_decimals
 }
 
 type cgrSlot struct {
@@ -105,6 +106,10 @@ type TariffPlanOptions struct {
 	Name     string
 	Currency string         // default EUR
 	Location *time.Location // CGRateS's general.default_timezone; nil is UTC
+	// RoundingDecimals is CGRateS's general.rounding_decimals, the
+	// precision of its intermediate roundings: 0 selects cgr-engine's
+	// default, 5 (the engine package's own tests run with 6).
+	RoundingDecimals int
 }
 
 // Name returns the plan's deck name.
@@ -132,6 +137,13 @@ func LoadTariffPlan(dir fs.FS, opts TariffPlanOptions) (*TariffPlan, error) {
 		dests: map[string][]string{}, plans: map[string]*cgrPlan{}, profiles: map[string][]cgrActivation{}}
 	if p.loc == nil {
 		p.loc = time.UTC
+	}
+	p.roundDec = opts.RoundingDecimals
+	if p.roundDec == 0 {
+		p.roundDec = CGRoundingDecimals
+	}
+	if p.roundDec < 0 || p.roundDec > 9 {
+		return nil, &DeckError{Deck: opts.Name, Err: fmt.Errorf("rounding decimals %d out of range 1..9", opts.RoundingDecimals)}
 	}
 	if opts.Currency != "" {
 		if !KnownCurrency(opts.Currency) {
@@ -696,16 +708,16 @@ func (p *TariffPlan) Cost(tenant, category, subject, destination string, start t
 		sl := r.slot(off)
 		d := s.end.Sub(s.start)
 		tsCost := new(big.Rat).Mul(big.NewRat(int64(d), int64(sl.unit)), sl.rate)
-		tsCost = cgrRound(tsCost, CGRoundingDecimals, "*middle")
+		tsCost = cgrRound(tsCost, p.roundDec, "*middle")
 		nb := int64(d / sl.increment)
-		incCost := cgrRound(new(big.Rat).Quo(tsCost, big.NewRat(nb, 1)), CGRoundingDecimals, "*middle")
+		incCost := cgrRound(new(big.Rat).Quo(tsCost, big.NewRat(nb, 1)), p.roundDec, "*middle")
 		spanCost := new(big.Rat).Mul(incCost, big.NewRat(nb, 1))
 		tsTotal := new(big.Rat).Set(spanCost)
 		if i == 0 {
 			tsTotal.Add(tsTotal, r.connectFee)
 			cost.ConnectFee = ratString(r.connectFee)
 		}
-		tsTotal = cgrRound(tsTotal, CGRoundingDecimals, "*middle")
+		tsTotal = cgrRound(tsTotal, p.roundDec, "*middle")
 		total.Add(total, tsTotal)
 		soFar.Add(soFar, total)
 		if r.maxStrategy == "*free" && r.maxCost.Sign() > 0 && soFar.Cmp(r.maxCost) >= 0 {

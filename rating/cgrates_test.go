@@ -177,3 +177,42 @@ func FuzzLoadTariffPlan(f *testing.F) {
 		}
 	})
 }
+
+// TestCGRatesEngineTests prices the plan of CGRateS's engine package tests
+// (engine/libtest.go) the way those tests run (6 intermediate decimals)
+// and compares with the costs engine/calldesc_test.go asserts.
+func TestCGRatesEngineTests(t *testing.T) {
+	p, err := LoadTariffPlan(os.DirFS("testdata/cgrates/engine"), TariffPlanOptions{Name: "engine", RoundingDecimals: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, tenant, category, subject, dest string
+		start, end                            time.Time
+		want                                  string
+	}{
+		// TestGetCost: 17:30-18:00 on P1 (1/s, connect fee 1), 18:00-18:30
+		// on P2 (0.5/s): 1 + 1800 + 900.
+		{"TestGetCost", "vdf", "0", "rif", "0256", time.Date(2012, 2, 2, 17, 30, 0, 0, time.UTC), time.Date(2012, 2, 2, 18, 30, 0, 0, time.UTC), "2701.0000"},
+		// TestGetCostRounding: 180 increments of round(0.1/60, 6) = 0.001667
+		// are 0.30006, *middle to 4 decimals: 0.3001 ("should be 0.3").
+		{"TestGetCostRounding", "cgrates.org", "call", "round", "49", time.Date(2017, 2, 2, 17, 30, 0, 0, time.UTC), time.Date(2017, 2, 2, 17, 33, 0, 0, time.UTC), "0.3001"},
+		// TestGetCostWithMaxCostFree: 1/s for 30 min capped at 10 (*free).
+		{"TestGetCostWithMaxCostFree", "cgrates.org", "call", "max", "0723123113", time.Date(2015, 3, 23, 19, 0, 0, 0, time.UTC), time.Date(2015, 3, 23, 19, 30, 0, 0, time.UTC), "10.0000"},
+		// TestMaxDebitRounding (GetCost): 0.15 connect fee + 24 s at 0.05/60,
+		// *up to 2 decimals.
+		{"TestMaxDebitRounding", "cgrates.org", "call", "dy", "0723123113", time.Date(2015, 10, 26, 13, 29, 27, 0, time.UTC), time.Date(2015, 10, 26, 13, 29, 51, 0, time.UTC), "0.17"},
+		// TestDebitRoundingRefund (cost part): 3 min → 0.15 + 0.14994, *up: 0.3.
+		{"TestDebitRoundingRefund", "cgrates.org", "call", "dy", "0723123113", time.Date(2016, 3, 4, 13, 50, 0, 0, time.UTC), time.Date(2016, 3, 4, 13, 53, 0, 0, time.UTC), "0.30"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := p.Cost(tt.tenant, tt.category, tt.subject, tt.dest, tt.start, tt.end.Sub(tt.start))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Amount.String() != tt.want {
+				t.Errorf("cost %s, want %s (%+v)", c.Amount, tt.want, c.Spans)
+			}
+		})
+	}
+}

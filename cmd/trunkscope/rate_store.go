@@ -66,7 +66,7 @@ func loadPricer(d config.Deck, files map[string][]byte, skipInvalid bool, progre
 		for name, b := range files {
 			m[name] = &fstest.MapFile{Data: b}
 		}
-		p, err := rating.LoadTariffPlan(m, rating.TariffPlanOptions{Name: d.Name, Currency: d.Currency, Location: loc})
+		p, err := rating.LoadTariffPlan(m, rating.TariffPlanOptions{Name: d.Name, Currency: d.Currency, Location: loc, RoundingDecimals: collector.CGRDecimals(d)})
 		if err != nil {
 			return nil, nil, err
 		}
