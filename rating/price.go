@@ -33,6 +33,8 @@ func (e NoRateError) Error() string {
 // NoRateError when no prefix matches (even for unbillable calls, so unknown
 // destinations are always surfaced) and an error wrapping ErrOverflow when
 // the amount does not fit in int64. It does not allocate when it succeeds.
+// It ignores call time: on a deck with effective dates or bands it prices
+// as of 1970-01-01 00:00 UTC; use PriceAt for those.
 func (d *Deck) Price(number string, durationMs int64) (Result, error) {
 	if !d.simple {
 		return d.PriceAt(number, 0, durationMs)

@@ -688,5 +688,59 @@ of 'rate export' to the smallest currency unit.`)
 		side, cur, _ := strings.Cut(k, ":")
 		fmt.Fprintf(w, "TOTAL\t%s\t\t\t\t%s\t%s\t\n", side, totals[k], cur)
 	}
-	return w.Flush()
+	margins, err := summaryMargins(totals, s.cfg.Rating.ExchangeRates)
+	for _, k := range sortedAmountKeys(margins) {
+		fmt.Fprintf(w, "MARGIN\tprice - cost\t\t\t\t%s\t%s\t\n", margins[k], k)
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// summaryMargins is price - cost per price currency; costs in another
+// currency are converted with the configured exchange rates, and a missing
+// rate refuses the margin rather than mixing currencies.
+func summaryMargins(totals map[string]rating.Amount, fx map[string]string) (map[string]rating.Amount, error) {
+	rates := map[[2]string]rating.Nano{}
+	for pair, v := range fx {
+		from, to, _ := strings.Cut(strings.ToUpper(pair), "/")
+		r, err := rating.ParseNano(v)
+		if err != nil || r == 0 {
+			return nil, fmt.Errorf("rating.exchange_rates %q: %q: want a positive decimal", pair, v)
+		}
+		rates[[2]string{from, to}] = r
+		if _, ok := rates[[2]string{to, from}]; !ok {
+			rates[[2]string{to, from}] = rating.Nano((rating.NanoPerUnit*rating.NanoPerUnit + int64(r)/2) / int64(r))
+		}
+	}
+	out := map[string]rating.Amount{}
+	for k, price := range totals {
+		side, cur, _ := strings.Cut(k, ":")
+		if side != "price" {
+			continue
+		}
+		m := price
+		for k2, cost := range totals {
+			side2, cur2, _ := strings.Cut(k2, ":")
+			if side2 != "cost" {
+				continue
+			}
+			rate := rating.Nano(rating.NanoPerUnit)
+			if cur2 != cur {
+				var ok bool
+				if rate, ok = rates[[2]string{cur2, cur}]; !ok {
+					return out, fmt.Errorf("margin in %s: costs in %s need rating.exchange_rates \"%s/%s\"; margins across currencies are refused without a rate", cur, cur2, cur2, cur)
+				}
+			}
+			dec := max(m.Decimals, cost.Decimals)
+			c, err := rating.Convert(cost, rate, dec)
+			if err != nil {
+				return out, err
+			}
+			m = rating.Amount{Units: mustRescale(m, dec).Units - c.Units, Decimals: dec}
+		}
+		out[cur] = m
+	}
+	return out, nil
 }

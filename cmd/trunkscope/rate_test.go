@@ -277,3 +277,22 @@ func TestRatingStoreServer1816(t *testing.T) {
 	st, db := storetest.Server(t)
 	testRatingStore(t, st, db)
 }
+
+func TestSummaryMargins(t *testing.T) {
+	totals := map[string]rating.Amount{
+		"price:EUR": {Units: 50000, Decimals: 4},
+		"cost:EUR":  {Units: 1000, Decimals: 2},
+		"cost:USD":  {Units: 100000, Decimals: 6},
+	}
+	if _, err := summaryMargins(totals, nil); err == nil || !strings.Contains(err.Error(), `"USD/EUR"`) {
+		t.Errorf("no rate: %v", err)
+	}
+	m, err := summaryMargins(totals, map[string]string{"EUR/USD": "1.25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5.0000 - 10.00 - 0.100000 USD * 0.8 = -5.080000
+	if got := m["EUR"].String(); got != "-5.080000" {
+		t.Errorf("margin %s, want -5.080000", got)
+	}
+}
