@@ -167,4 +167,4 @@ func (b *Band) overlaps(o *Band) bool {
 
 // errNoBand is returned when no rate of a prefix covers a moment of the
 // call (a deck with only banded rows and a gap between them).
-var errNoBand = errors.New("no rate band covers the call time")
+var errNoBand = errors.New("no rate row (band or tier) covers this part of the call")

@@ -232,3 +232,49 @@ func TestPriceAtDST(t *testing.T) {
 		t.Errorf("across the change: %s %+v", res.Amount, segs)
 	}
 }
+
+// TestPriceAtTiers: duration tiers (the first minute at one rate, the rest
+// at another), alone and combined with a peak band.
+func TestPriceAtTiers(t *testing.T) {
+	d := bandDeck(t, "prefix,rate,increments,tier_from,band,connect_fee\n"+
+		"44,0.10,60/6,,,0.01\n"+
+		"44,0.05,60/6,60,,\n"+
+		"44,0.20,60/6,,peak,0.01\n"+
+		"44,0.12,60/6,60,peak,\n"+
+		"33,0.10,1/1,,,\n", time.UTC)
+	sat := time.Date(2026, 11, 7, 12, 0, 0, 0, time.UTC)
+	tue := time.Date(2026, 11, 3, 17, 58, 30, 0, time.UTC)
+	for _, tt := range []struct {
+		name     string
+		start    time.Time
+		ms       int64
+		want     int64 // 6 decimals
+		segments int
+	}{
+		{"first tier only", sat, 30_000, 10_000 + 100_000, 1},    // 60 s minimum increment
+		{"two tiers", sat, 90_000, 10_000 + 100_000 + 25_000, 2}, // 60 s at 0.10 + 30 s at 0.05
+		// 17:58:30 for 150 s: 60 s peak tier 1 (0.20), 30 s peak tier 2
+		// (0.12) to 18:00, then 60 s off-peak tier 2 (0.05); the connect
+		// fee is the peak row's.
+		{"tiers across peak end", tue, 150_000, 10_000 + 200_000 + 60_000 + 50_000, 3},
+		{"no tiers", sat, 90_000 + 1, 0, 0},
+	} {
+		if tt.name == "no tiers" {
+			res, err := d.PriceAt("33", us(tt.start), tt.ms)
+			if err != nil || res.Amount.Units != 151_667 || res.Segments != 1 {
+				t.Errorf("%s: %v %+v", tt.name, err, res)
+			}
+			continue
+		}
+		res, segs, err := d.Explain("44", us(tt.start), tt.ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Amount.Units != tt.want || res.Segments != tt.segments {
+			t.Errorf("%s: %d in %d segments, want %d in %d: %+v", tt.name, res.Amount.Units, res.Segments, tt.want, tt.segments, segs)
+		}
+	}
+	if _, err := LoadDeck(strings.NewReader("prefix,rate,tier_from\n44,0.1,60\n44,0.2,60\n"), DeckOptions{}); err == nil {
+		t.Error("two rows for the same tier accepted")
+	}
+}

@@ -21,6 +21,7 @@ const (
 	fieldEffectiveFrom
 	fieldEffectiveUntil
 	fieldBand
+	fieldTier
 	numFields
 )
 
@@ -48,6 +49,8 @@ func (f field) String() string {
 		return "effective_until"
 	case fieldBand:
 		return "band"
+	case fieldTier:
+		return "tier_from"
 	}
 	return fmt.Sprintf("field(%d)", int(f))
 }
@@ -82,6 +85,8 @@ func fieldForHeader(h string) (field, bool) {
 		return fieldEffectiveUntil, true
 	case "band", "time_band", "period", "timeband":
 		return fieldBand, true
+	case "tier_from", "tier", "tier_start", "from_second", "after_seconds":
+		return fieldTier, true
 	}
 	return 0, false
 }

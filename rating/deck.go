@@ -75,6 +75,10 @@ type Rate struct {
 	// Band names the time band the row applies in; "" is all times not
 	// covered by a banded row of the same prefix.
 	Band string
+	// TierFrom is the second of the call from which the row's rate applies
+	// (duration tiers: 0.10 for the first minute, 0.05 after); 0 for the
+	// first tier, whose increments, minimum and connect fee govern the call.
+	TierFrom int32
 
 	band uint8 // index+1 into Deck.bands; 0 = no band
 }
@@ -441,7 +445,7 @@ func loadDeck(r io.Reader, opts DeckOptions, path string) (*Deck, error) {
 
 	d.simple = len(head) == len(d.rates)
 	for i := range d.rates {
-		if d.rates[i].band != 0 || d.rates[i].From != 0 || d.rates[i].Until != 0 {
+		if d.rates[i].band != 0 || d.rates[i].From != 0 || d.rates[i].Until != 0 || d.rates[i].TierFrom != 0 {
 			d.simple = false
 			break
 		}
@@ -501,6 +505,9 @@ func (d *Deck) conflict(r *Rate, first int32, next []int32, lines []int) error {
 		o := &d.rates[i]
 		if !periodsOverlap(r.From, r.Until, o.From, o.Until) {
 			continue
+		}
+		if r.TierFrom != o.TierFrom {
+			continue // tiers of one band are meant to coexist
 		}
 		if r.band == o.band {
 			if r.From == 0 && r.Until == 0 && o.From == 0 && o.Until == 0 && r.band == 0 {
@@ -613,6 +620,11 @@ func parseRate(rec []string, cols *columns, loc *time.Location) (Rate, error) {
 		}
 	}
 	r.Band = cols.get(rec, fieldBand)
+	if s := cols.get(rec, fieldTier); s != "" && s != "0" {
+		if r.TierFrom, err = parseIncrement(s); err != nil {
+			return r, fmt.Errorf("tier_from %q: %w", s, err)
+		}
+	}
 	return r, nil
 }
 

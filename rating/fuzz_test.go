@@ -12,6 +12,7 @@ func FuzzLoadDeck(f *testing.F) {
 	f.Add([]byte("\uFEFFDial Code,Rate Per Minute\r\n\r\n33,0.000000001\r\n"))
 	f.Add([]byte("prefix,rate\n1,\"0.1\n\"\n"))
 	f.Add([]byte("prefix,rate\n44,1\n44,2\n"))
+	f.Add([]byte("prefix,rate,tier_from,band,increments\n44,0.1,,,60/6\n44,0.05,60,,60/6\n44,0.2,,peak,60/6\n44,0.12,60,peak,60/6\n"))
 	f.Add([]byte("prefix,rate,effective_from,effective_until,band,min_duration\n44,1,2026-01-01,2026-02-01,peak,30\n44,2,2026-02-01,,,\n44,0.5,2026-01-01,,Sat-Sun,\n447,1,,,Mon-Fri 08:00-18:00,60\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		peak, _ := ParseBand("peak", "Mon-Fri 08:00-18:00")

@@ -56,7 +56,7 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 		head := 0
 		if len(rows) > 1 {
 			wd, tod, _ := d.clock(startSec)
-			head = d.pick(rows, startSec, wd, tod)
+			head = d.pick(rows, startSec, wd, tod, 0)
 		}
 		if head < 0 {
 			return Result{}, fmt.Errorf("rating: deck %q: price %q at %s: %w", d.name, number, time.Unix(startSec, 0).UTC().Format(time.RFC3339), errNoBand)
@@ -65,9 +65,9 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 	}
 	billable := rate.BillableSeconds(durationMs)
 	res := Result{Rate: *rate, BillableSeconds: billable, Currency: d.currency, DeckVersion: d.version, Band: rate.Band, Segments: 1}
-	banded := false
+	banded := false // bands or tiers: the call may need splitting
 	for i := range rows {
-		if rows[i].band != 0 && rows[i].effective(startSec) {
+		if (rows[i].band != 0 || rows[i].TierFrom != 0) && rows[i].effective(startSec) {
 			banded = true
 			break
 		}
@@ -94,14 +94,22 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 	res.Segments = 0
 	for remaining > 0 {
 		wd, tod, off := d.clock(cur)
-		i := d.pick(rows, startSec, wd, tod)
+		offset := cur - startSec
+		i := d.pick(rows, startSec, wd, tod, offset)
 		if i < 0 {
 			return Result{}, fmt.Errorf("rating: deck %q: price %q at %s: %w", d.name, number, time.Unix(cur, 0).UTC().Format(time.RFC3339), errNoBand)
 		}
 		nb := int32(86400)
+		nextTier := remaining
 		for j := range rows {
 			r := &rows[j]
-			if r.band == 0 || !r.effective(startSec) {
+			if !r.effective(startSec) {
+				continue
+			}
+			if t := int64(r.TierFrom) - offset; t > 0 && t < nextTier {
+				nextTier = t
+			}
+			if r.band == 0 {
 				continue
 			}
 			b := &d.bands[r.band-1]
@@ -123,7 +131,7 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 			}
 			seg = max(boundary-cur, 1)
 		}
-		seg = min(seg, remaining)
+		seg = min(seg, remaining, nextTier)
 		r := &rows[i]
 		if r.PerMinute < 0 {
 			return Result{}, ErrNegative
@@ -200,24 +208,27 @@ func (d *Deck) clock(t int64) (time.Weekday, int32, int64) {
 }
 
 // pick returns the row of rows in effect for a call started at Unix second
-// start that applies at weekday wd, tod seconds after local midnight: a
-// banded row active then, else the unbanded row; -1 when none.
-func (d *Deck) pick(rows []Rate, start int64, wd time.Weekday, tod int32) int {
-	best := -1
+// start that applies offset seconds into the call, at weekday wd, tod
+// seconds after local midnight: a banded row active then, else an unbanded
+// one; of those, the highest tier started by offset; -1 when none.
+func (d *Deck) pick(rows []Rate, start int64, wd time.Weekday, tod int32, offset int64) int {
+	best, bestBanded := -1, false
 	for i := range rows {
 		r := &rows[i]
-		if !r.effective(start) {
+		if !r.effective(start) || int64(r.TierFrom) > offset {
 			continue
 		}
-		if r.band == 0 {
-			if best < 0 {
-				best = i
-			}
+		banded := r.band != 0
+		if banded && !d.bands[r.band-1].active(wd, tod) {
 			continue
 		}
-		if d.bands[r.band-1].active(wd, tod) {
-			return i
+		switch {
+		case best < 0, banded && !bestBanded:
+		case banded == bestBanded && r.TierFrom > rows[best].TierFrom:
+		default:
+			continue
 		}
+		best, bestBanded = i, banded
 	}
 	return best
 }
