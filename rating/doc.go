@@ -36,8 +36,9 @@
 // all out of effect falls back to a shorter prefix. A call crossing a band
 // boundary is split there, each part at its band's rate, the exact sum
 // rounded once; increments, minimum duration and connect fee are the ones
-// of the row in force at the start. Calls are never split at an effective
-// date.
+// of the row in force at the start. Rows with a TierFrom (duration tiers)
+// split the call at that second of the call in the same way. Calls are
+// never split at an effective date.
 //
 // # CGRateS tariff plans
 //

@@ -14,6 +14,7 @@ type Segment struct {
 	Start     time.Time // in the deck's zone
 	Seconds   int64     // billable seconds in this segment
 	PerMinute Nano
+	TierFrom  int32 // the duration tier (second of the call) of the row
 }
 
 // PriceAt rates a call to number answered at startUS (Unix microseconds)
@@ -138,7 +139,7 @@ func (d *Deck) priceAt(number string, startUS, durationMs int64, visit func(Segm
 		}
 		n.addMul(uint64(r.PerMinute), uint64(seg))
 		if visit != nil {
-			visit(Segment{Prefix: r.Prefix, Band: r.Band, Start: time.Unix(cur, 0).In(d.loc), Seconds: seg, PerMinute: r.PerMinute})
+			visit(Segment{Prefix: r.Prefix, Band: r.Band, Start: time.Unix(cur, 0).In(d.loc), Seconds: seg, PerMinute: r.PerMinute, TierFrom: r.TierFrom})
 		}
 		res.Segments++
 		cur += seg

@@ -227,7 +227,11 @@ file) and prints how the cost was built: prefix, band or timing, increments.`)
 			if band == "" {
 				band = "(all times)"
 			}
-			fmt.Fprintf(w, "segment\t%s  %d s  band %s  %s/min\n", sg.Start.Format(time.RFC3339), sg.Seconds, band, sg.PerMinute)
+			tier := ""
+			if sg.TierFrom > 0 {
+				tier = fmt.Sprintf("  tier from %d s", sg.TierFrom)
+			}
+			fmt.Fprintf(w, "segment\t%s  %d s  band %s%s  %s/min\n", sg.Start.Format(time.RFC3339), sg.Seconds, band, tier, sg.PerMinute)
 		}
 		fmt.Fprintf(w, "cost\t%s %s\n", res.Amount, res.Currency)
 	case collector.PlanPricer:
