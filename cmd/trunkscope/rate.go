@@ -326,7 +326,10 @@ closed periods get adjustment lines. Running it twice changes nothing.`)
 		return err
 	}
 	from, to = zoned(rng, from, to, loc)
-	d, err := rerate(ctx, s.st, s.db(), p, loc, from, to, *deck, *reason, time.Now())
+	d, err := rerateProgress(ctx, s.st, s.db(), p, loc, from, to, *deck, *reason, time.Now(), func(day time.Time, calls int) {
+		fmt.Fprintf(e.stderr, "\rre-rating: %s done, %d calls", day.In(loc).Format("2006-01-02 15:04"), calls)
+	})
+	fmt.Fprintln(e.stderr)
 	if err != nil {
 		return err
 	}

@@ -216,6 +216,11 @@ type ratedCur struct {
 // adjustment lines for closed periods. Unchanged rows are not written, so
 // running it twice changes nothing.
 func rerate(ctx context.Context, st store.Store, db string, p *collector.Pricing, loc *time.Location, from, to time.Time, deck, reason string, now time.Time) (*rerateDiff, error) {
+	return rerateProgress(ctx, st, db, p, loc, from, to, deck, reason, now, nil)
+}
+
+// rerateProgress is rerate reporting each finished day (for the CLI).
+func rerateProgress(ctx context.Context, st store.Store, db string, p *collector.Pricing, loc *time.Location, from, to time.Time, deck, reason string, now time.Time, progress func(day time.Time, calls int)) (*rerateDiff, error) {
 	// Work a day at a time so a month of CDRs is never all in memory;
 	// start at the first stored CDR (an open --from is 1970).
 	r, err := st.Query(ctx, fmt.Sprintf(`SELECT toUnixTimestamp(min(start_time)) AS lo, toUnixTimestamp(max(start_time)) AS hi, count() AS n
@@ -241,6 +246,9 @@ func rerate(ctx context.Context, st store.Store, db string, p *collector.Pricing
 		}
 		if err := rerateChunk(ctx, st, db, p, loc, day, next, deck, reason, now, d); err != nil {
 			return nil, err
+		}
+		if progress != nil {
+			progress(day, d.Calls)
 		}
 		day = next
 	}
