@@ -3,9 +3,9 @@
 -- reason, never a silent zero), the number and duration it was rated on
 -- (so finance can reproduce the figure), and cost, price and margin of its
 -- call in margin_currency at margin_decimals (margin = price - cost).
-ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN customer String DEFAULT '';
-ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN band String DEFAULT '';
-ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN status String DEFAULT 'rated';
+ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN customer {{.LowCardinalityString}} DEFAULT '';
+ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN band {{.LowCardinalityString}} DEFAULT '';
+ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN status {{.LowCardinalityString}} DEFAULT 'rated';
 ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN reason String DEFAULT '';
 ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN number String DEFAULT '';
 ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN duration_ms UInt64 DEFAULT 0;
@@ -13,4 +13,4 @@ ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN cost Int64 DEFAULT 0;
 ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN price Int64 DEFAULT 0;
 ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN margin Int64 DEFAULT 0;
 ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN margin_decimals UInt8 DEFAULT 0;
-ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN margin_currency String DEFAULT '';
+ALTER TABLE {{.DB}}.rated_cdrs ADD COLUMN margin_currency {{.LowCardinalityString}} DEFAULT '';
