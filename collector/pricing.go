@@ -36,6 +36,10 @@ type Rated struct {
 	Reason     string // why unrated
 	Number     string // the number rated (E.164 when known)
 	DurationMs int64
+	// BilledFromUS is the time the deck was applied at (the answer, or
+	// the start of an unanswered attempt): with Number, DurationMs and the
+	// deck version it reproduces the amount.
+	BilledFromUS int64
 	// Cost, Price and Margin (= Price - Cost) of the call at MarginDecimals
 	// in MarginCurrency; the cost is converted with the configured exchange
 	// rate when the decks' currencies differ.
@@ -49,7 +53,7 @@ func (r *Rated) Row() []any {
 	return []any{r.CallID, r.Leg, r.Side, r.Trunk, usTime(r.StartUS), r.Deck, r.DeckVersion,
 		r.Prefix, r.Destination, r.BillableS, r.Amount.Units, r.Amount.Decimals, r.Currency, r.Version,
 		r.Customer, r.Band, r.Status, r.Reason, r.Number, uint64(max(r.DurationMs, 0)), r.Cost, r.Price, r.Margin,
-		r.MarginDecimals, r.MarginCurrency}
+		r.MarginDecimals, r.MarginCurrency, uint64(max(r.BilledFromUS, 0))}
 }
 
 // Priced is one side's price of a call.
@@ -323,7 +327,7 @@ func (p *Pricing) Rate(c *CDR, buf []Rated) (rows []Rated, unrated int) {
 	}
 	side := func(name string, pr Pricer, subject string) (Rated, bool) {
 		r := Rated{CallID: c.CallID, Leg: c.Leg, Side: name, Trunk: c.Trunk, StartUS: c.StartUS, Version: c.Version,
-			Customer: custName, Number: number, DurationMs: c.DurationMs, Status: "rated", Deck: pr.Name(),
+			Customer: custName, Number: number, DurationMs: c.DurationMs, BilledFromUS: start, Status: "rated", Deck: pr.Name(),
 			DeckVersion: pr.Version(), Currency: pr.Currency()}
 		res, err := pr.Price(number, subject, start, c.DurationMs)
 		if err != nil {

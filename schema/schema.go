@@ -51,7 +51,7 @@ var (
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
 		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version",
 		"customer", "band", "status", "reason", "number", "duration_ms", "cost", "price", "margin",
-		"margin_decimals", "margin_currency"}
+		"margin_decimals", "margin_currency", "billed_from_us"}
 )
 
 // Migration is one numbered schema step.

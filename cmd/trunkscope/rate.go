@@ -353,7 +353,7 @@ closed periods get adjustment lines. Running it twice changes nothing.`)
 // exportRatedColumns are `rate export`'s columns: everything needed to
 // reproduce each figure from the deck version.
 var exportRatedColumns = []string{"call_id", "leg", "side", "status", "reason", "trunk", "customer", "start_time",
-	"number", "duration_ms", "deck", "deck_version", "prefix", "destination", "band", "billable_s", "amount", "currency",
+	"number", "billed_from", "duration_ms", "deck", "deck_version", "prefix", "destination", "band", "billable_s", "amount", "currency",
 	"cost", "price", "margin", "margin_currency"}
 
 func rateExport(e *env, args []string) error {
@@ -421,7 +421,7 @@ func (f exportFilter) where(adjustments bool) string {
 func exportRated(ctx context.Context, st store.Store, db string, from, to time.Time, format string, w io.Writer, f exportFilter) error {
 	rng := fmt.Sprintf("start_time >= toDateTime(%d) AND start_time < toDateTime(%d)", from.Unix(), to.Unix())
 	r, err := st.Query(ctx, `SELECT call_id, leg, side, status, reason, trunk, customer, toUnixTimestamp(start_time) AS ts, number,
-		duration_ms, deck, deck_version, prefix, destination, band, billable_s, amount, decimals, currency, cost, price, margin,
+		billed_from_us, duration_ms, deck, deck_version, prefix, destination, band, billable_s, amount, decimals, currency, cost, price, margin,
 		margin_decimals, margin_currency FROM `+db+`.rated_cdrs FINAL WHERE `+rng+f.where(false)+` ORDER BY start_time, call_id, leg, side`)
 	if err != nil {
 		return fmt.Errorf("rate export: %w", err)
@@ -437,7 +437,8 @@ func exportRated(ctx context.Context, st store.Store, db string, from, to time.T
 		mdec := uint8(r.Int(i, "margin_decimals"))
 		vals := []string{r.String(i, "call_id"), strconv.FormatInt(r.Int(i, "leg"), 10), r.String(i, "side"), r.String(i, "status"),
 			r.String(i, "reason"), r.String(i, "trunk"), r.String(i, "customer"),
-			time.Unix(r.Int(i, "ts"), 0).UTC().Format(time.RFC3339), r.String(i, "number"), strconv.FormatInt(r.Int(i, "duration_ms"), 10),
+			time.Unix(r.Int(i, "ts"), 0).UTC().Format(time.RFC3339), r.String(i, "number"),
+			time.UnixMicro(int64(r.Uint(i, "billed_from_us"))).UTC().Format(time.RFC3339Nano), strconv.FormatInt(r.Int(i, "duration_ms"), 10),
 			r.String(i, "deck"), r.String(i, "deck_version"), r.String(i, "prefix"), r.String(i, "destination"), r.String(i, "band"),
 			strconv.FormatInt(r.Int(i, "billable_s"), 10), rating.Amount{Units: r.Int(i, "amount"), Decimals: dec}.String(), r.String(i, "currency"),
 			rating.Amount{Units: r.Int(i, "cost"), Decimals: mdec}.String(), rating.Amount{Units: r.Int(i, "price"), Decimals: mdec}.String(),

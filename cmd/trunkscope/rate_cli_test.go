@@ -57,7 +57,7 @@ func TestRateCLI(t *testing.T) {
 		t.Errorf("rerate of an empty period: %s", r.stdout)
 	}
 	r = mustRun(t, "rate", "export", "--from", "2026-11-01", "--to", "2026-12-01", "--data", data)
-	if !strings.HasPrefix(r.stdout, "call_id,leg,side,status,reason,trunk,customer,start_time,number,duration_ms,deck,deck_version,prefix") {
+	if !strings.HasPrefix(r.stdout, "call_id,leg,side,status,reason,trunk,customer,start_time,number,billed_from,duration_ms,deck,deck_version,prefix") {
 		t.Errorf("export header: %q", r.stdout)
 	}
 	mustRun(t, "rate", "summary", "--by", "day", "--from", "2026-11-01", "--to", "2026-12-01", "--data", data)

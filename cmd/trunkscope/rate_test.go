@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,19 @@ func testRatingStore(t *testing.T, st store.Store, db string) {
 			t.Errorf("row not reproducible: %v", r)
 		}
 		addAmount(exportTotals, r[col["side"]]+":"+r[col["currency"]], parseAmount(t, r[col["amount"]]))
+		// Reproducible: the deck version, number, billed-from time and
+		// duration on the row give its amount again.
+		pr := p.Deck(r[col["deck"]])
+		from, err := time.Parse(time.RFC3339Nano, r[col["billed_from"]])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, _ := strconv.ParseInt(r[col["duration_ms"]], 10, 64)
+		again, err := pr.Price(r[col["number"]], "", from.UnixMicro(), ms)
+		if err != nil || pr.Version() != r[col["deck_version"]] || again.Amount.String() != r[col["amount"]] ||
+			strconv.FormatInt(again.Billable, 10) != r[col["billable_s"]] || again.Prefix != r[col["prefix"]] {
+			t.Errorf("row %v not reproduced: %+v %v", r, again, err)
+		}
 	}
 	if unrated != 2*19 { // 19 calls to +999, both sides
 		t.Errorf("%d unrated rows, want 38", unrated)
