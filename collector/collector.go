@@ -424,17 +424,16 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		}
 		rows := make([][]any, 0, len(b.cdrs))
 		var rated [][]any
+		var rs []Rated
 		unrated := 0
 		for i := range b.cdrs {
 			rows = append(rows, b.cdrs[i].Row())
-			r, ok, err := c.pricing.Rate(&b.cdrs[i])
-			switch {
-			case !ok:
-			case err != nil:
-				unrated++
-			default:
-				rated = append(rated, r.Row())
+			var n int
+			rs, n = c.pricing.Rate(&b.cdrs[i], rs[:0])
+			for j := range rs {
+				rated = append(rated, rs[j].Row())
 			}
+			unrated += n
 		}
 		if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
 			return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
@@ -449,7 +448,7 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 		c.stats.StoredEvents.Add(int64(len(b.events)))
 		c.stats.StoredRTPReports.Add(int64(len(b.rtp)))
 		c.stats.StoredCDRs.Add(int64(len(rows)))
-		c.stats.Rated.Add(int64(len(rated)))
+		c.stats.Rated.Add(int64(len(rated) - unrated))
 		c.stats.Unrated.Add(int64(unrated))
 		c.log.Debug("batch stored", "events", len(b.events), "cdrs", len(rows), "rated", len(rated), "took", time.Since(start))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -155,15 +156,16 @@ func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Prici
 	if err != nil {
 		return nil, err
 	}
-	storedRated, err := storedRows(ctx, st, db, "rated_cdrs", schema.RatedCDRColumns, calls, "side = 'cost'")
+	storedRated, err := storedRows(ctx, st, db, "rated_cdrs", schema.RatedCDRColumns, calls, "")
 	if err != nil {
 		return nil, err
 	}
 	seen := map[legKey]bool{}
 	var rows, rated [][]any
+	var rs []Rated
 	var sp span
 	consider := func(c *CDR, closedAtEnd bool) error {
-		k := legKey{c.CallID, c.Leg}
+		k := legKey{c.CallID, c.Leg, ""}
 		old, ok := stored[k]
 		if closedAtEnd && !ok {
 			// Still open when the events ended, and never closed by the
@@ -187,22 +189,25 @@ func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Prici
 			rows = append(rows, row)
 			sp.add(c)
 		}
-		rt, rok, err := pricing.Rate(c)
-		if !rok || err != nil {
-			return nil // unrated before and after: the collector counts those
+		// Unrated sides are stored too (with their reason), as the
+		// collector stores them: a change of rule may rate or unrate a leg.
+		rs, _ = pricing.Rate(c, rs[:0])
+		for _, rt := range rs {
+			if rt.Status == "rated" {
+				rep.Rated++
+			}
+			oldR, had := storedRated[legKey{c.CallID, c.Leg, rt.Side}]
+			rrow := rt.Row()
+			if had && len(diff(schema.RatedCDRColumns, oldR.cells, rrow, "version")) == 0 {
+				continue
+			}
+			if had && rt.Version <= oldR.version {
+				rt.Version = oldR.version + 1
+				rrow = rt.Row()
+			}
+			rep.RatedChanged++
+			rated = append(rated, rrow)
 		}
-		rep.Rated++
-		oldR, had := storedRated[k]
-		rrow := rt.Row()
-		if had && len(diff(schema.RatedCDRColumns, oldR.cells, rrow, "version")) == 0 {
-			return nil
-		}
-		if had && rt.Version <= oldR.version {
-			rt.Version = oldR.version + 1
-			rrow = rt.Row()
-		}
-		rep.RatedChanged++
-		rated = append(rated, rrow)
 		return nil
 	}
 	for i := range built {
@@ -259,9 +264,12 @@ func Rebuild(ctx context.Context, st store.Store, trunks *Trunks, pricing *Prici
 	return rep, nil
 }
 
+// legKey identifies a stored row: a CDR (side "") or one side of a rated
+// CDR.
 type legKey struct {
 	callID string
 	leg    uint8
+	side   string
 }
 
 type storedRow struct {
@@ -281,7 +289,10 @@ func storedRows(ctx context.Context, st store.Store, db, table string, cols []st
 	}
 	out := make(map[legKey]storedRow, len(r.Data))
 	for i := range r.Data {
-		k := legKey{r.String(i, "call_id"), uint8(r.Uint(i, "leg"))}
+		k := legKey{callID: r.String(i, "call_id"), leg: uint8(r.Uint(i, "leg"))}
+		if slices.Contains(cols, "side") {
+			k.side = r.String(i, "side")
+		}
 		out[k] = storedRow{cells: r.Data[i], version: r.Uint(i, "version")}
 	}
 	return out, r.Err()

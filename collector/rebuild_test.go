@@ -54,7 +54,8 @@ func storeCapture(t *testing.T, st store.Store, db string, file string, pricing 
 	var sp span
 	for i := range cdrs {
 		crow = append(crow, cdrs[i].Row())
-		if r, ok, err := pricing.Rate(&cdrs[i]); ok && err == nil {
+		rs, _ := pricing.Rate(&cdrs[i], nil)
+		for _, r := range rs {
 			rated = append(rated, r.Row())
 		}
 		sp.add(&cdrs[i])

@@ -34,6 +34,7 @@ type Config struct {
 	Alerts     Alerts     `yaml:"alerts"`
 	Probe      Probe      `yaml:"probe"`  // active probe (config/probe.go)
 	Groups     []Group    `yaml:"groups"` // trunk groups with priorities
+	Rating     Rating     `yaml:"rating"`
 
 	// files resolves deck file names: the config file's directory, or the
 	// embedded defaults.
@@ -142,6 +143,18 @@ type Deck struct {
 	Currency string `yaml:"currency"`
 	Decimals *int   `yaml:"decimals"`
 	Rounding string `yaml:"rounding"`
+	// Format is carrier (a CSV deck, the default) or cgrates (a
+	// directory with a CGRateS tariff plan); see README "Rating".
+	Format string `yaml:"format"`
+	// TimeZone is the deck's own zone for effective dates and bands.
+	TimeZone string `yaml:"timezone"`
+	// Bands names the deck's time bands: peak: "Mon-Fri 08:00-18:00".
+	Bands map[string]string `yaml:"bands"`
+	// Tenant, Category and Subject select a CGRateS rating profile
+	// (defaults: the plan's only tenant, "call", "*any").
+	Tenant   string `yaml:"tenant"`
+	Category string `yaml:"category"`
+	Subject  string `yaml:"subject"`
 }
 
 // Default returns the built-in configuration.
@@ -280,7 +293,10 @@ func (c *Config) validate() error {
 			return fmt.Errorf("trunk %q: deck %q is not defined under decks", t.Name, t.Deck)
 		}
 	}
-	return c.validateProbe()
+	if err := c.validateProbe(); err != nil {
+		return err
+	}
+	return c.validateRating(decks, names)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -17,6 +17,11 @@ const (
 	fieldInitial
 	fieldSubsequent
 	fieldIncrements
+	fieldMinDuration
+	fieldEffectiveFrom
+	fieldEffectiveUntil
+	fieldBand
+	fieldTier
 	numFields
 )
 
@@ -36,6 +41,16 @@ func (f field) String() string {
 		return "subsequent_increment"
 	case fieldIncrements:
 		return "increments"
+	case fieldMinDuration:
+		return "min_duration"
+	case fieldEffectiveFrom:
+		return "effective_from"
+	case fieldEffectiveUntil:
+		return "effective_until"
+	case fieldBand:
+		return "band"
+	case fieldTier:
+		return "tier_from"
 	}
 	return fmt.Sprintf("field(%d)", int(f))
 }
@@ -62,6 +77,16 @@ func fieldForHeader(h string) (field, bool) {
 		return fieldSubsequent, true
 	case "increments", "billing":
 		return fieldIncrements, true
+	case "min_duration", "minimum_duration", "min_dur", "minimum":
+		return fieldMinDuration, true
+	case "effective_from", "effective_date", "effective", "valid_from", "start_date", "from":
+		return fieldEffectiveFrom, true
+	case "effective_until", "effective_to", "expiry", "expiry_date", "end_date", "valid_until", "until":
+		return fieldEffectiveUntil, true
+	case "band", "time_band", "period", "timeband":
+		return fieldBand, true
+	case "tier_from", "tier", "tier_start", "from_second", "after_seconds":
+		return fieldTier, true
 	}
 	return 0, false
 }

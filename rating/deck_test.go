@@ -43,9 +43,9 @@ func TestLoadDeckColumns(t *testing.T) {
 		},
 		{
 			name: "aliases, odd case and spacing, reordered, extra column",
-			csv: "\uFEFFRate Per Minute, Dial-Code ,Effective Date,DESCRIPTION,Setup_Fee,min_increment,increment\n" +
-				"0.15,+49,2026-01-01,Germany,.5,1,1\n",
-			want: []Rate{{Prefix: "49", Destination: "Germany", PerMinute: 150_000_000, ConnectFee: 500_000_000, Initial: 1, Subsequent: 1}},
+			csv: "\uFEFFRate Per Minute, Dial-Code ,Effective Date,DESCRIPTION,Setup_Fee,min_increment,increment,Notes\n" +
+				"0.15,+49,2026-01-01,Germany,.5,1,1,x\n",
+			want: []Rate{{Prefix: "49", Destination: "Germany", PerMinute: 150_000_000, ConnectFee: 500_000_000, Initial: 1, Subsequent: 1, From: 1767225600}},
 		},
 		{
 			name: "code/name/price/setup",

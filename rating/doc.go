@@ -28,6 +28,25 @@
 //   - A call with 0 billable seconds costs 0; the connect fee is only charged
 //     for billable calls.
 //
+// # Effective periods and time bands
+//
+// A row may carry an effective period [From, Until) and a band (a weekly
+// window in the deck's zone, [Band]). [Deck.PriceAt] uses only rows in
+// effect when the call starts, for the whole call; a prefix whose rows are
+// all out of effect falls back to a shorter prefix. A call crossing a band
+// boundary is split there, each part at its band's rate, the exact sum
+// rounded once; increments, minimum duration and connect fee are the ones
+// of the row in force at the start. Rows with a TierFrom (duration tiers)
+// split the call at that second of the call in the same way. Calls are
+// never split at an effective date.
+//
+// # CGRateS tariff plans
+//
+// [LoadTariffPlan] and [TariffPlan.Cost] price with CGRateS's rules
+// (activation, timing and GroupIntervalStart splits, spans rounded up to
+// their increment, per-increment rounding to 5 decimals, connect fee once,
+// MaxCost *free, final rounding per destination rate); see cgrates.go.
+//
 // # Rate lookup
 //
 // [Deck.Lookup] selects the rate with the longest prefix that matches the

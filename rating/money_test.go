@@ -140,3 +140,23 @@ func TestRoundingMode(t *testing.T) {
 		t.Errorf("RoundingMode(7).String() = %q", got)
 	}
 }
+
+func TestConvert(t *testing.T) {
+	for _, tt := range []struct {
+		a    Amount
+		rate Nano
+		dec  uint8
+		want Amount
+	}{
+		{Amount{12345, 4}, NanoPerUnit, 6, Amount{1234500, 6}},
+		{Amount{12345, 4}, NanoPerUnit, 2, Amount{123, 2}},
+		{Amount{-12355, 4}, NanoPerUnit, 2, Amount{-124, 2}},
+		{Amount{10000, 4}, 920_000_000, 4, Amount{9200, 4}}, // 1 USD at 0.92
+		{Amount{1, 0}, 333_333_333, 4, Amount{3333, 4}},
+	} {
+		got, err := Convert(tt.a, tt.rate, tt.dec)
+		if err != nil || got != tt.want {
+			t.Errorf("Convert(%v, %v, %d) = %v, %v; want %v", tt.a, tt.rate, tt.dec, got, err, tt.want)
+		}
+	}
+}

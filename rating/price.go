@@ -13,6 +13,10 @@ type Result struct {
 	Amount          Amount
 	Currency        string
 	DeckVersion     string
+	// Band is the band at the start of the call ("" when unbanded);
+	// Segments > 1 when the call crossed band boundaries and was split.
+	Band     string
+	Segments int
 }
 
 // NoRateError reports that no prefix in the deck matches the number.
@@ -29,7 +33,12 @@ func (e NoRateError) Error() string {
 // NoRateError when no prefix matches (even for unbillable calls, so unknown
 // destinations are always surfaced) and an error wrapping ErrOverflow when
 // the amount does not fit in int64. It does not allocate when it succeeds.
+// It ignores call time: on a deck with effective dates or bands it prices
+// as of 1970-01-01 00:00 UTC; use PriceAt for those.
 func (d *Deck) Price(number string, durationMs int64) (Result, error) {
+	if !d.simple {
+		return d.PriceAt(number, 0, durationMs)
+	}
 	rate, ok := d.Lookup(number)
 	if !ok {
 		return Result{}, NoRateError{Deck: d.name, Number: number}
@@ -52,7 +61,7 @@ func (d *Deck) Price(number string, durationMs int64) (Result, error) {
 // the only place the billable-seconds rule lives:
 //
 //	durationMs <= 0        -> 0 (not billable)
-//	seconds                 = ceil(durationMs / 1000)
+//	seconds                 = max(ceil(durationMs / 1000), MinDuration)
 //	seconds <= Initial     -> Initial
 //	otherwise              -> Initial + ceil((seconds-Initial)/Subsequent)*Subsequent
 //
@@ -70,6 +79,7 @@ func (r Rate) BillableSeconds(durationMs int64) int64 {
 	if durationMs%1000 != 0 {
 		seconds++
 	}
+	seconds = max(seconds, int64(r.MinDuration))
 	if seconds <= initial {
 		return initial
 	}
@@ -112,20 +122,40 @@ func (r Rate) charge(billableSeconds int64, decimals uint8, mode RoundingMode) (
 		return Amount{}, ErrNegative
 	}
 
-	// In Nano, amount = (ConnectFee*60 + PerMinute*billable) / 60. Converting
-	// Nano (1e-9) to minor units (10^-decimals) divides by 10^(9-decimals),
-	// so units = num / den with den = 60 * 10^(9-decimals) <= 6e10.
+	// In Nano, amount = (ConnectFee*60 + PerMinute*billable) / 60.
 	// num < 2^63*60 + 2^63*2^63 < 2^127, so the 128-bit sum cannot wrap.
-	hi, lo := bits.Mul64(uint64(r.PerMinute), uint64(billableSeconds))
-	feeHi, feeLo := bits.Mul64(uint64(r.ConnectFee), 60)
-	var carry uint64
-	lo, carry = bits.Add64(lo, feeLo, 0)
-	hi, _ = bits.Add64(hi, feeHi, carry)
+	var n num128
+	n.addMul(uint64(r.PerMinute), uint64(billableSeconds))
+	n.addMul(uint64(r.ConnectFee), 60)
+	return n.perMinuteUnits(decimals, mode)
+}
 
+// num128 accumulates an exact amount in Nano-seconds-per-minute (Nano
+// times seconds, to be divided by 60) as an unsigned 128-bit integer, so a
+// call split over bands is summed exactly and rounded once.
+type num128 struct{ hi, lo uint64 }
+
+func (n *num128) addMul(a, b uint64) {
+	hi, lo := bits.Mul64(a, b)
+	var carry uint64
+	n.lo, carry = bits.Add64(n.lo, lo, 0)
+	n.hi, _ = bits.Add64(n.hi, hi, carry)
+}
+
+// perMinuteUnits divides by 60 and converts Nano to minor units at
+// decimals, rounding once with mode.
+func (n num128) perMinuteUnits(decimals uint8, mode RoundingMode) (Amount, error) {
+	// Converting Nano (1e-9) to minor units (10^-decimals) divides by
+	// 10^(9-decimals), so units = num / den with den = 60 * 10^(9-decimals).
 	den := uint64(60)
 	for i := decimals; i < nanoDecimals; i++ {
 		den *= 10
 	}
+	return n.divRound(den, decimals, mode)
+}
+
+func (n num128) divRound(den uint64, decimals uint8, mode RoundingMode) (Amount, error) {
+	hi, lo := n.hi, n.lo
 	if hi >= den { // quotient would not fit in 64 bits
 		return Amount{}, ErrOverflow
 	}

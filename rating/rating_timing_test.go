@@ -86,3 +86,32 @@ func BenchmarkLoadDeck200k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPriceAtBanded200k prices on a 200k-prefix deck with two rows per
+// prefix (off-peak and peak, effective dates) at random times of a week.
+func BenchmarkPriceAtBanded200k(b *testing.B) {
+	d, nums, _ := benchDeck(b)
+	var buf bytes.Buffer
+	if err := GenerateBandedDeckCSV(&buf, d); err != nil {
+		b.Fatal(err)
+	}
+	peak, _ := ParseBand("peak", "Mon-Fri 08:00-18:00")
+	bd, err := LoadDeck(&buf, DeckOptions{Name: "banded", Bands: []Band{peak}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	starts := make([]int64, len(nums))
+	week := int64(1793577600) // 2026-11-02 00:00 UTC, a Monday
+	for i := range starts {
+		starts[i] = (week + int64(i*7919%(7*86400))) * 1_000_000
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		j := i & (len(nums) - 1)
+		if _, err := bd.PriceAt(nums[j], starts[j], int64(j*997%3_600_000+1)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

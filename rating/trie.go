@@ -18,6 +18,9 @@ type trie struct {
 type trieNode struct {
 	child [10]int32
 	rate  int32
+	// n is the number of rows of the prefix's group in a deck with
+	// several rows per prefix (stored from rate-1 on); 0 in simple decks.
+	n int32
 }
 
 func errTrieFull() error { return errors.New("too many prefixes for one deck") }

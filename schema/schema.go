@@ -53,7 +53,9 @@ var (
 		"source", "kind", "reporter_ssrc", "ssrc", "fraction_lost", "cumulative_lost", "ext_highest_seq", "jitter", "lsr",
 		"dlsr", "sender_packets", "sender_octets", "loss_rate", "discard_rate", "round_trip_ms", "r_factor", "mos_lq_x10", "mos_cq_x10"}
 	RatedCDRColumns = []string{"call_id", "leg", "side", "trunk", "start_time", "deck", "deck_version",
-		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version"}
+		"prefix", "destination", "billable_s", "amount", "decimals", "currency", "version",
+		"customer", "band", "status", "reason", "number", "duration_ms", "cost", "price", "margin",
+		"margin_decimals", "margin_currency", "billed_from_us"}
 )
 
 // Migration is one numbered schema step.

@@ -193,7 +193,7 @@ func benchRating(tw io.Writer, prefixes int) error {
 	}
 	el := time.Since(start)
 	fmt.Fprintf(tw, "rating: price a CDR\t%.2fM CDRs/s\t%d CDRs on %d prefixes (checksum %d)\n", priced/el.Seconds()/1e6, priced, deck.Len(), units%1000)
-	return nil
+	return benchRatingExtra(tw, deck)
 }
 
 // benchCollector builds an event log in kfake (a signalling-only capture

@@ -44,6 +44,7 @@ func commands() []command {
 		{"kpi", "[flags]", "trunk KPIs (ASR, ACD, NER, SER, SEER, ISA, SCR, PDD, 408/503, CPS, concurrency) from the rollups", cmdKPI},
 		{"migrate", "[flags]", "create or upgrade the ClickHouse schema (idempotent)", cmdMigrate},
 		{"bench", "[flags]", "measure the probe, rating and the embedded pipeline on this machine", cmdBench},
+		{"rate", rateUsage, "rating: import decks (carrier CSV or CGRateS), quote a call, close periods, re-rate, export, summaries", cmdRate},
 		{"dashboards", "generate|check|push", "Grafana dashboards, provisioning and alert rules: generate, check every panel's SQL, push to Grafana", cmdDashboards},
 		{"alerts", "[flags]", "evaluate the alert rules on the rollups in event time; notify Alertmanager and webhooks", cmdAlerts},
 		{"config", "defaults|check FILE", "print the built-in configuration, or validate a configuration file", cmdConfig},

@@ -48,7 +48,7 @@ Examples:
 		return err
 	}
 	defer s.Close()
-	pricing, err := collector.LoadPricing(s.cfg)
+	pricing, err := currentPricing(ctx, s.cfg, s.st, s.db())
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,8 @@ func (s *stack) db() string { return s.cfg.ClickHouse.Database }
 // newCollector builds a collector consuming the group's SIP topic; cm, when
 // set, instruments its source and store for /metrics.
 func (s *stack) newCollector(cm ...*collectorMetrics) (*collector.Collector, *bus.Consumer, error) {
-	pricing, err := collector.LoadPricing(s.cfg)
+	// Decks imported with `rate import` override the configured files.
+	pricing, err := currentPricing(context.Background(), s.cfg, s.st, s.db())
 	if err != nil {
 		return nil, nil, err
 	}
