@@ -385,7 +385,7 @@ GROUP BY carrier, currency ORDER BY cost DESC, carrier LIMIT 50`, db)
 	carrier.Columns = []string{"carrier", "currency", "minutes", "cost"}
 	carrier.Fields = nil
 	customer := per("", "customer")
-	customer.SQL = fmt.Sprintf(`SELECT trunk AS customer, currency, sum(billable_s) / 60 AS minutes, sum(amount / pow(10, decimals)) AS price
+	customer.SQL = fmt.Sprintf(`SELECT if(customer != '', customer, trunk) AS customer, currency, sum(billable_s) / 60 AS minutes, sum(amount / pow(10, decimals)) AS price
 FROM %s.rated_cdrs FINAL WHERE $__timeFilter(start_time) AND side = 'price'
 GROUP BY customer, currency ORDER BY price DESC, customer LIMIT 50`, db)
 	customer.Columns = []string{"customer", "currency", "minutes", "price"}
