@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -43,7 +42,12 @@ func (t Topics) All() []string {
 // EnsureTopics creates the topics that do not exist yet. Existing topics are
 // left as they are (their partition count is not changed).
 func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions, replication int) error {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return Cluster{Brokers: brokers}.EnsureTopics(ctx, topics, partitions, replication)
+}
+
+// EnsureTopics creates the topics that do not exist yet; see EnsureTopics.
+func (k Cluster) EnsureTopics(ctx context.Context, topics []string, partitions, replication int) error {
+	brokers, c := k.Brokers, k.client()
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
 		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replication})
@@ -63,7 +67,12 @@ func EnsureTopics(ctx context.Context, brokers []string, topics []string, partit
 // EndOffsets returns, per partition of topic, the offset the next message
 // will get (the high watermark).
 func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]int64, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return Cluster{Brokers: brokers}.EndOffsets(ctx, topic)
+}
+
+// EndOffsets returns the end offset of each partition of topic.
+func (k Cluster) EndOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	c := k.client()
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("bus: metadata of %s: %w", topic, err)
@@ -94,7 +103,12 @@ func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]in
 // CommittedOffsets returns the group's committed offsets for topic's
 // partitions (-1 where nothing is committed).
 func CommittedOffsets(ctx context.Context, brokers []string, group, topic string, partitions []int) (map[int]int64, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return Cluster{Brokers: brokers}.CommittedOffsets(ctx, group, topic, partitions)
+}
+
+// CommittedOffsets returns the group's committed offsets (-1: none).
+func (k Cluster) CommittedOffsets(ctx context.Context, group, topic string, partitions []int) (map[int]int64, error) {
+	c := k.client()
 	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
 	if err != nil {
 		return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, err)
@@ -121,6 +135,13 @@ func CommittedOffsets(ctx context.Context, brokers []string, group, topic string
 
 // Ping checks that a broker answers.
 func Ping(ctx context.Context, brokers []string) error {
+	return Cluster{Brokers: brokers}.Ping(ctx)
+}
+
+// Ping checks that a broker accepts connections (a TCP connect: TLS and
+// SASL are checked by the first real request, with a clearer error).
+func (k Cluster) Ping(ctx context.Context) error {
+	brokers := k.Brokers
 	var d net.Dialer
 	var last error
 	for _, b := range brokers {

@@ -17,8 +17,14 @@ type Consumer struct {
 
 // NewConsumer joins group on brokers for topics.
 func NewConsumer(brokers []string, group string, topics []string) (*Consumer, error) {
+	return Cluster{Brokers: brokers}.NewConsumer(group, topics)
+}
+
+// NewConsumer joins group on the cluster for topics.
+func (k Cluster) NewConsumer(group string, topics []string) (*Consumer, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:     brokers,
+		Brokers:     k.Brokers,
+		Dialer:      k.dialer(),
 		GroupID:     group,
 		GroupTopics: topics,
 		MinBytes:    1,
