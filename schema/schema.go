@@ -112,9 +112,18 @@ func (m Migration) Render(db string, info store.Info) ([]string, error) {
 	}
 	var stmts []string
 	for _, s := range strings.Split(b.String(), ";\n") {
-		if s = stripComments(s); s != "" {
-			stmts = append(stmts, s)
+		if s = stripComments(s); s == "" {
+			continue
 		}
+		if info.Cluster == "" {
+			stmts = append(stmts, s)
+			continue
+		}
+		cs, err := clusterize(s, info.Cluster)
+		if err != nil {
+			return nil, fmt.Errorf("schema: %s on cluster %s: %w", m.Name, info.Cluster, err)
+		}
+		stmts = append(stmts, cs...)
 	}
 	return stmts, nil
 }
@@ -138,12 +147,20 @@ func Migrate(ctx context.Context, st store.Store, db string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+	on, engine := "", "MergeTree"
+	if c := st.Info().Cluster; c != "" {
+		// One migration record for the whole cluster: replicated to every
+		// server (one ZooKeeper path for all shards), so whichever server
+		// a later Migrate connects to knows what was applied.
+		on = " ON CLUSTER " + c
+		engine = fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{shard}-{replica}')", db)
+	}
+	if err := st.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db+on); err != nil {
 		return nil, fmt.Errorf("schema: creating database %s: %w", db, err)
 	}
-	if err := st.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".schema_migrations "+
+	if err := st.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".schema_migrations"+on+" "+
 		"(version UInt32, name String, checksum String, applied_at DateTime('UTC')) "+
-		"ENGINE = MergeTree ORDER BY version"); err != nil {
+		"ENGINE = "+engine+" ORDER BY version"); err != nil {
 		return nil, fmt.Errorf("schema: creating schema_migrations: %w", err)
 	}
 	done, err := Applied(ctx, st, db)
@@ -169,6 +186,13 @@ func Migrate(ctx context.Context, st store.Store, db string) ([]string, error) {
 				return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
 			}
 		}
+		if c := st.Info().Cluster; c != "" {
+			for _, t := range alteredTables(stmts) {
+				if err := recreateDistributed(ctx, st, db, t, c); err != nil {
+					return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
+				}
+			}
+		}
 		sum := sha256.Sum256([]byte(m.SQL))
 		rec := []any{uint32(m.Version), m.Name, fmt.Sprintf("%x", sum[:8]), time.Now()}
 		if err := st.Insert(ctx, db+".schema_migrations", []string{"version", "name", "checksum", "applied_at"}, [][]any{rec}); err != nil {
@@ -192,7 +216,7 @@ func Applied(ctx context.Context, st store.Store, db string) (map[int]string, er
 	return done, r.Err()
 }
 
-var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\.(\w+)\s+(?:ON\s+CLUSTER\s+\w+\s+)?ADD\s+COLUMN\s+(\w+)\s`)
 
 // columnExists reports whether stmt is an ALTER TABLE db.t ADD COLUMN c whose
 // column is already there. ClickHouse 18.16 has no ADD COLUMN IF NOT
@@ -230,7 +254,11 @@ func ApplyRetention(ctx context.Context, st store.Store, db string, days int) er
 		return fmt.Errorf("%w (server %s)", ErrNoTTL, info.Version)
 	}
 	for _, tc := range retentionColumns {
-		q := fmt.Sprintf("ALTER TABLE %s.%s MODIFY TTL %s + toIntervalDay(%d)", db, tc[0], tc[1], days)
+		table := tc[0]
+		if c := st.Info().Cluster; c != "" {
+			table += LocalSuffix + " ON CLUSTER " + c // TTL is the local tables' business
+		}
+		q := fmt.Sprintf("ALTER TABLE %s.%s MODIFY TTL %s + toIntervalDay(%d)", db, table, tc[1], days)
 		if err := st.Exec(ctx, q); err != nil {
 			return fmt.Errorf("schema: retention on %s: %w", tc[0], err)
 		}
