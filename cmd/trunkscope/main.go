@@ -37,6 +37,7 @@ func commands() []command {
 		{"replay", "FILE [flags]", "feed a pcap/pcapng capture through probe, Kafka, collector, ClickHouse and rating; print the per-trunk table", cmdReplay},
 		{"run", "[flags]", "run the service (embedded broker and store, collector) until SIGINT/SIGTERM", cmdRun},
 		{"probe", "--iface IF | --hep-listen ADDR", "capture SIP live or receive HEP, publish it as events (with no brokers configured, also run the collector)", cmdProbe},
+		{"collector", "--config FILE [flags]", "consume events from the configured Kafka into the configured ClickHouse (scale out: run several)", cmdCollector},
 		{"cdr", "export [flags]", "export CDRs with their cost as CSV or JSON lines", cmdCDR},
 		{"kpi", "[flags]", "trunk KPIs (ASR, ACD, NER, SER, SEER, ISA, SCR, PDD, 408/503, CPS, concurrency) from the rollups", cmdKPI},
 		{"migrate", "[flags]", "create or upgrade the ClickHouse schema (idempotent)", cmdMigrate},

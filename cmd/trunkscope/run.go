@@ -43,11 +43,16 @@ Examples:
   trunkscope probe --hep-listen 0.0.0.0:9060 --hep-auth-key s3cret --config prod.yml`)
 	var o serveFlags
 	o.register(fs)
+	pcap := fs.String("pcap", "", "publish this capture file (pcap, pcapng) to the configured Kafka and exit: the production path without a live tap")
+	realtime := fs.Bool("realtime", false, "with --pcap: at the recorded speed")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *pcap != "" {
+		return probeCapture(e, &o.common, *pcap, *realtime)
+	}
 	if !o.inputs.any() {
-		return usagef("no input: give --iface and/or --hep-listen")
+		return usagef("no input: give --iface and/or --hep-listen (or --pcap FILE)")
 	}
 	return serve(e, &o.common, o.inputs, false, o.statsEvery, o.metricsAddr)
 }
@@ -91,25 +96,11 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 	}
 	m := &metrics{}
 	if col != nil {
-		m.add(func(w io.Writer) {
-			st := col.Stats()
-			sample(w, "trunkscope_collector_events_consumed_total", "counter", st.Consumed.Load())
-			sample(w, "trunkscope_collector_events_undecodable_total", "counter", st.DecodeErrors.Load())
-			sample(w, "trunkscope_collector_events_stored_total", "counter", st.StoredEvents.Load())
-			sample(w, "trunkscope_collector_cdrs_stored_total", "counter", st.StoredCDRs.Load())
-			sample(w, "trunkscope_collector_cdrs_rated_total", "counter", st.Rated.Load())
-			sample(w, "trunkscope_collector_cdrs_unrated_total", "counter", st.Unrated.Load())
-			sample(w, "trunkscope_collector_store_errors_total", "counter", st.FlushErrors.Load())
-			down := 0
-			if st.StoreDown.Load() {
-				down = 1
-			}
-			sample(w, "trunkscope_collector_store_down", "gauge", down)
-		})
+		m.add(collectorMetrics(col))
 	}
 	var waitInputs func() error
 	if in.any() {
-		prod := bus.NewProducer(s.brokers, s.topics(), bus.ProducerOptions{})
+		prod := s.newProducer()
 		defer prod.Close(context.WithoutCancel(ctx))
 		m.add(func(w io.Writer) { sample(w, "trunkscope_probe_events_published_total", "counter", prod.Sent()) })
 		if waitInputs, err = startInputs(ctx, e, cfg.ProbeID, in, prod, m); err != nil {
