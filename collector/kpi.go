@@ -75,6 +75,22 @@ func rollup(ctx context.Context, st store.Store, db string, sp span, version uin
 	if err := st.Exec(ctx, codesSQL(db, from, to, version)); err != nil {
 		return fmt.Errorf("collector: code rollup %s..%s: %w", from, to, err)
 	}
+	// A key the recompute no longer produces keeps its old counts unless it
+	// is zeroed: a destination read while another collector had stored a
+	// CDR but not yet its rated CDR ("+31" instead of the deck's name), or
+	// a code a late update changed. Every key of the range gets a zero row
+	// one version below this recompute's, so the rows just written win and
+	// only stale keys read as zero. (The constant is not aliased "version":
+	// an alias shadows the column in WHERE.)
+	for _, z := range [][2]string{{"kpi_minute", "destination"}, {"kpi_codes_minute", "code"}} {
+		q := fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (minute, trunk, direction, %[3]s, version)
+SELECT minute, trunk, direction, %[3]s, toUInt64(%[4]d) AS zero_version FROM %[1]s.%[2]s FINAL
+WHERE minute >= toDateTime(%[5]d, 'UTC') AND minute < toDateTime(%[6]d, 'UTC') AND version < %[4]d`,
+			db, z[0], z[1], version-1, from.Unix(), to.Unix())
+		if err := st.Exec(ctx, q); err != nil {
+			return fmt.Errorf("collector: zeroing stale %s keys %s..%s: %w", z[0], from, to, err)
+		}
+	}
 	concTo := time.UnixMicro(concLast).UTC().Truncate(time.Minute).Add(time.Minute)
 	return concurrency(ctx, st, db, from, concTo, version)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trunkscope/trunkscope/bus/kafkatest"
 	"github.com/trunkscope/trunkscope/config"
 )
 
@@ -22,7 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("TRUNKSCOPE_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	kafkatest.StopShared() // the production-path tests share one Apache Kafka
+	os.Exit(code)
 }
 
 type result struct {

@@ -88,6 +88,25 @@ func Cluster(t testing.TB, shards, replicas int) *ClickHouseCluster {
 			c.Addrs[s] = append(c.Addrs[s], addr)
 		}
 	}
+	// A server answers queries before its ZooKeeper session is up, and
+	// DDL ON CLUSTER sent then can fail: wait until each one reads
+	// ZooKeeper.
+	for _, addr := range c.All() {
+		st := c.Open(t, addr)
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := st.Query(ctx, "SELECT count() AS n FROM system.zookeeper WHERE path = '/'")
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("clickhouse-server %s does not reach ZooKeeper %s: %v", addr, zk, err)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
 	return c
 }
 
@@ -124,7 +143,7 @@ func startZooKeeper(t testing.TB) string {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if ruok(addr) {
-			return addr
+			break
 		}
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(filepath.Join(dir, "zookeeper.log"))
@@ -132,6 +151,16 @@ func startZooKeeper(t testing.TB) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// ClickHouse 18.16's DDL worker can crash (SIGSEGV in
+	// zkutil::ZooKeeper::createImpl) creating the distributed_ddl queue
+	// itself on the first ON CLUSTER query: create it beforehand, as a
+	// deployment of 18.16 must too (README, "Scaling out").
+	cli := exec.Command("java", "-cp", "/etc/zookeeper/conf:"+ZooKeeperJar, "org.apache.zookeeper.ZooKeeperMain", "-server", addr)
+	cli.Stdin = strings.NewReader("create /clickhouse \"\"\ncreate /clickhouse/task_queue \"\"\ncreate /clickhouse/task_queue/ddl \"\"\nquit\n")
+	if out, err := cli.CombinedOutput(); err != nil {
+		t.Fatalf("creating the DDL queue in zookeeper: %v\n%s", err, out)
+	}
+	return addr
 }
 
 // ruok sends ZooKeeper's four-letter health word.
