@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -109,9 +110,24 @@ func CommittedOffsets(ctx context.Context, brokers []string, group, topic string
 // CommittedOffsets returns the group's committed offsets (-1: none).
 func (k Cluster) CommittedOffsets(ctx context.Context, group, topic string, partitions []int) (map[int]int64, error) {
 	c := k.client()
-	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
-	if err != nil {
-		return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, err)
+	var resp *kafka.OffsetFetchResponse
+	for attempt := 0; ; attempt++ {
+		var err error
+		resp, err = c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
+		if err != nil {
+			return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, err)
+		}
+		// A broker that is still electing or loading the group's
+		// coordinator (a new cluster's first group, a broker restart)
+		// answers with a retriable error: wait for it, up to ~30 s.
+		if !retriableCoordinator(resp.Error) || attempt >= 150 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, resp.Error)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	out := make(map[int]int64)
 	if errors.Is(resp.Error, kafka.GroupIdNotFound) {
@@ -153,4 +169,9 @@ func (k Cluster) Ping(ctx context.Context) error {
 		last = err
 	}
 	return fmt.Errorf("bus: no broker of %v answers: %w", brokers, last)
+}
+
+func retriableCoordinator(err error) bool {
+	return errors.Is(err, kafka.NotCoordinatorForGroup) || errors.Is(err, kafka.GroupCoordinatorNotAvailable) ||
+		errors.Is(err, kafka.GroupLoadInProgress)
 }

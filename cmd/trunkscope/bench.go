@@ -32,7 +32,8 @@ func cmdBench(e *env, args []string) error {
              decoded into events
   rating     importing a generated 200,000-prefix deck, pricing CDRs on it
   collector  the embedded pipeline (kfake -> collector -> chDB) replaying a
-             signalling-only capture, CDRs and rollups built
+             signalling-only capture, CDRs and rollups built; with --brokers
+             and --clickhouse, the same on the production path next to it
   kpi        10 million CDRs generated in chDB over 30 days and 20 trunks,
              rollups recomputed, KPI queries timed (not run by default)
 With no part named, all run. Single-threaded figures; run on an idle machine.`)
@@ -40,6 +41,8 @@ With no part named, all run. Single-threaded figures; run on an idle machine.`)
 	pipelineCalls := fs.Int("pipeline-calls", 20000, "calls in the collector's signalling-only capture")
 	prefixes := fs.Int("prefixes", 200000, "rows in the generated rate deck")
 	kpiRows := fs.Int("kpi-cdrs", 10_000_000, "CDRs generated for the kpi part")
+	var servers prodBench
+	servers.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +66,10 @@ With no part named, all run. Single-threaded figures; run on an idle machine.`)
 			err = benchRating(tw, *prefixes)
 		case "collector":
 			err = benchCollector(tw, quiet, dir, *pipelineCalls)
+			if err == nil && (servers.brokers != "" || servers.clickhouse != "") {
+				tw.Flush()
+				err = benchCollectorServers(tw, quiet, dir, *pipelineCalls, servers)
+			}
 		case "kpi":
 			err = benchKPI(tw, e, dir, *kpiRows)
 		default:

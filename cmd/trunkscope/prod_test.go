@@ -334,3 +334,19 @@ func TestProductionPathEndToEnd(t *testing.T) {
 	a.stop(t)
 	b.stop(t)
 }
+
+// `bench collector --brokers --clickhouse` measures the production path next
+// to the embedded figure.
+func TestBenchCollectorProductionPath(t *testing.T) {
+	kb := kafkatest.Shared(t)
+	ch := storetest.ServerAddr(t)
+	r := mustRun(t, "bench", "collector", "--pipeline-calls", "100", "--brokers", kb.Addr, "--clickhouse", ch)
+	for _, want := range []string{"collector: replay (kfake -> collector -> chDB)", "collector: replay (Kafka " + kb.Addr + " -> collector -> ClickHouse " + ch + ")"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("bench printed:\n%s\nwant a line %q", r.stdout, want)
+		}
+	}
+	if !regexp.MustCompile(`ClickHouse [0-9.:]+\)\s+[1-9][0-9]* events/s\s+[1-9]`).MatchString(r.stdout) {
+		t.Fatalf("no production-path figure in:\n%s", r.stdout)
+	}
+}
