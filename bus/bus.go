@@ -73,6 +73,23 @@ func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]in
 
 // EndOffsets returns the end offset of each partition of topic.
 func (k Cluster) EndOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	// A topic just created has partitions whose leader is still being
+	// elected (Apache Kafka answers "not leader" or "leader not
+	// available" for a moment): retry those for up to ~30 s.
+	for attempt := 0; ; attempt++ {
+		out, err := k.endOffsets(ctx, topic)
+		if err == nil || !retriableLeader(err) || attempt >= 150 {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (k Cluster) endOffsets(ctx context.Context, topic string) (map[int]int64, error) {
 	c := k.client()
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
@@ -84,6 +101,9 @@ func (k Cluster) EndOffsets(ctx context.Context, topic string) (map[int]int64, e
 			return nil, fmt.Errorf("bus: metadata of %s: %w", topic, t.Error)
 		}
 		for _, p := range t.Partitions {
+			if p.Error != nil {
+				return nil, fmt.Errorf("bus: metadata of %s/%d: %w", topic, p.ID, p.Error)
+			}
 			reqs = append(reqs, kafka.LastOffsetOf(p.ID))
 		}
 	}
@@ -99,6 +119,11 @@ func (k Cluster) EndOffsets(ctx context.Context, topic string) (map[int]int64, e
 		out[p.Partition] = p.LastOffset
 	}
 	return out, nil
+}
+
+func retriableLeader(err error) bool {
+	return errors.Is(err, kafka.NotLeaderForPartition) || errors.Is(err, kafka.LeaderNotAvailable) ||
+		errors.Is(err, kafka.UnknownTopicOrPartition)
 }
 
 // CommittedOffsets returns the group's committed offsets for topic's

@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -375,5 +377,41 @@ func TestKafkaSASL(t *testing.T) {
 	}
 	if _, err := NewSASL("GSSAPI", "u", "p"); err == nil {
 		t.Fatal("GSSAPI accepted")
+	}
+}
+
+// The SASL_SSL listener: TLS verified against the test CA, SCRAM on top;
+// a client that does not trust the CA is refused.
+func TestKafkaTLS(t *testing.T) {
+	kb := kafkatest.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pem, err := os.ReadFile(kb.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	mech, _ := NewSASL("SCRAM-SHA-512", kafkatest.ScramUser, kafkatest.ScramPassword)
+	k := Cluster{Brokers: []string{kb.TLSAddr}, TLS: &tls.Config{RootCAs: pool}, SASL: mech}
+	topics := Topics{SIP: "tls.sip"}
+	if err := k.EnsureTopics(ctx, topics.All(), 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	p := k.NewProducer(topics, ProducerOptions{})
+	publishCalls(t, p, 20, 4, 0)
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := k.NewConsumer("tls-g", topics.All())
+	defer c.Close()
+	for i := 0; i < 20; i++ {
+		if _, err := c.Fetch(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.TLS = &tls.Config{} // system roots: the test CA is not among them
+	if _, err := k.EndOffsets(ctx, topics.SIP); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("an untrusted server certificate was accepted: %v", err)
 	}
 }

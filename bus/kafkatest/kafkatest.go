@@ -51,6 +51,10 @@ type Broker struct {
 	// SASLAddr is the SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256,
 	// SCRAM-SHA-512).
 	SASLAddr string
+	// TLSAddr is the SASL_SSL listener: TLS with a certificate for
+	// 127.0.0.1 signed by the CA in CAFile (PEM), and the same SASL users.
+	TLSAddr string
+	CAFile  string
 
 	dir       string
 	classpath string
@@ -140,28 +144,38 @@ func Start(dir string) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
 	b := &Broker{
 		Addr:      fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		SASLAddr:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		TLSAddr:   fmt.Sprintf("127.0.0.1:%d", ports[3]),
+		CAFile:    filepath.Join(dir, "ca.pem"),
 		dir:       dir,
 		classpath: cp,
+	}
+	if err := writeCerts(dir); err != nil {
+		return nil, err
 	}
 	props := fmt.Sprintf(`process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:%[3]d
-listeners=PLAINTEXT://%[1]s,SASL_PLAINTEXT://%[2]s,CONTROLLER://127.0.0.1:%[3]d
-advertised.listeners=PLAINTEXT://%[1]s,SASL_PLAINTEXT://%[2]s
+listeners=PLAINTEXT://%[1]s,SASL_PLAINTEXT://%[2]s,CONTROLLER://127.0.0.1:%[3]d,SASL_SSL://%[7]s
+advertised.listeners=PLAINTEXT://%[1]s,SASL_PLAINTEXT://%[2]s,SASL_SSL://%[7]s
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_%[5]s="%[6]s";
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_%[5]s="%[6]s";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=%[4]s/server.pem
 log.dirs=%[4]s/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -172,7 +186,7 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
-`, b.Addr, b.SASLAddr, ports[2], dir, PlainUser, PlainPassword)
+`, b.Addr, b.SASLAddr, ports[2], dir, PlainUser, PlainPassword, b.TLSAddr)
 	if err := os.WriteFile(filepath.Join(dir, "server.properties"), []byte(props), 0o644); err != nil {
 		return nil, err
 	}

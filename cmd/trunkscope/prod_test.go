@@ -34,6 +34,9 @@ type prodSetup struct {
 	prefix   string   // topic, group and database names of the test's own (the broker is shared)
 	batch    int
 	database string
+	// tlsCA, when set, makes the configuration reach brokers over TLS
+	// (this CA file) with SCRAM-SHA-512: brokers is then a SASL_SSL listener.
+	tlsCA string
 }
 
 // prodConfig writes the built-in configuration pointed at the servers.
@@ -56,6 +59,12 @@ func prodConfig(t *testing.T, dir string, p prodSetup) string {
 			{"  batch_size: 5000", fmt.Sprintf("  batch_size: %d", p.batch)},
 			{"  flush_interval: 1s", "  flush_interval: 200ms"},
 		} {
+			if p.tlsCA != "" && r[0] == "  partitions: 4" {
+				s = strings.Replace(s, `  tls: {enabled: false, ca_file: "", cert_file: "", key_file: "", insecure_skip_verify: false, server_name: ""}`,
+					"  tls: {enabled: true, ca_file: "+p.tlsCA+"}", 1)
+				s = strings.Replace(s, `  sasl: {mechanism: "", username: "", password: ""}`,
+					"  sasl: {mechanism: SCRAM-SHA-512, username: "+kafkatest.ScramUser+", password: "+kafkatest.ScramPassword+"}", 1)
+			}
 			if !strings.Contains(s, r[0]) {
 				t.Fatalf("built-in configuration has no line %q", r[0])
 			}
@@ -315,6 +324,7 @@ func TestProductionPathEndToEnd(t *testing.T) {
 	p := prodSetup{brokers: kb.Addr, ch: cl.Addrs[0], cluster: cl.Name, prefix: "e2e", database: db, batch: 500}
 	os.MkdirAll(filepath.Join(dir, "collectors"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "reader"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "probe"), 0o755)
 	cfg := prodConfig(t, filepath.Join(dir, "collectors"), p)
 	p.ch = []string{cl.Addrs[1][1]} // readers on another server
 	readCfg := prodConfig(t, filepath.Join(dir, "reader"), p)
@@ -325,7 +335,11 @@ func TestProductionPathEndToEnd(t *testing.T) {
 	a := startRole(t, nil, "collector", "--config", cfg, "--data", filepath.Join(dir, "a"), "--listen", "")
 	b := startRole(t, nil, "collector", "--config", cfg, "--data", filepath.Join(dir, "b"), "--listen", "")
 	waitGroup(t, bus.Cluster{Brokers: []string{kb.Addr}}, p.prefix+"-collectors", 2)
-	r := mustRun(t, "probe", "--pcap", pcap, "--config", cfg)
+	// The probe publishes over TLS with SCRAM (the broker's SASL_SSL
+	// listener), the collectors read the same topics in plain text.
+	p.ch, p.brokers, p.tlsCA = cl.Addrs[0], kb.TLSAddr, kb.CAFile
+	probeCfg := prodConfig(t, filepath.Join(dir, "probe"), p)
+	r := mustRun(t, "probe", "--pcap", pcap, "--config", probeCfg)
 	if !strings.Contains(r.stdout, "events published") {
 		t.Fatalf("probe --pcap printed:\n%s", r.stdout)
 	}
