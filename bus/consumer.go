@@ -37,8 +37,12 @@ func (k Cluster) NewConsumer(group string, topics []string) (*Consumer, error) {
 		StartOffset:       kafka.FirstOffset,
 		HeartbeatInterval: time.Second,
 		SessionTimeout:    10 * time.Second,
-		RebalanceTimeout:  10 * time.Second,
-		JoinGroupBackoff:  500 * time.Millisecond,
+		// A member busy storing a batch (or waiting for a commit) when the
+		// group rebalances gets this long to rejoin before it is dropped;
+		// 10 s proved too short for a collector on a loaded machine, and
+		// a dropped member rejoining starts the rebalance over.
+		RebalanceTimeout: 30 * time.Second,
+		JoinGroupBackoff: 500 * time.Millisecond,
 	})
 	return &Consumer{r: r}, nil
 }
