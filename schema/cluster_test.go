@@ -9,6 +9,7 @@ import (
 
 	"github.com/trunkscope/trunkscope/schema"
 	"github.com/trunkscope/trunkscope/store"
+	"github.com/trunkscope/trunkscope/store/chserver"
 	"github.com/trunkscope/trunkscope/store/storetest"
 )
 
@@ -168,7 +169,14 @@ func TestClusterMigrateReplicateQuery(t *testing.T) {
 		rated = append(rated, []any{fmt.Sprintf("call-%d", i), uint8(1), "cost", fmt.Sprintf("t%d", i%4), start, "d", "v1", "31", "NL",
 			uint32(60), int64(100), uint8(4), "EUR", uint64(1)})
 	}
-	if err := s1r1.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
+	// Written from the other replica of shard 1 with insert_quorum 2 (what
+	// collectors spread over replicas use), read back from s1r1 at once.
+	quorum, err := chserver.Open(ctx, chserver.Options{Addrs: []string{c.Addrs[0][1]}, Cluster: c.Name, InsertQuorum: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quorum.Close()
+	if err := quorum.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s1r1.Query(ctx, `SELECT count() AS n, sum(amount) AS amount FROM (

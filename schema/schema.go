@@ -183,6 +183,11 @@ func Migrate(ctx context.Context, st store.Store, db string) ([]string, error) {
 				continue
 			}
 			if err := st.Exec(ctx, s); err != nil {
+				// Two processes migrating at once (collectors starting
+				// together) race on ADD COLUMN: the loser's column exists.
+				if skip, cerr := columnExists(ctx, st, s); cerr == nil && skip {
+					continue
+				}
 				return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
 			}
 		}
