@@ -40,7 +40,7 @@ import (
 
 var (
 	createTable = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+(\w+)\.(\w+)\s*(\(.*\))\s*ENGINE\s*=\s*(\w*)MergeTree\s*(?:\(([^)]*)\))?(.*)$`)
-	orderBy     = regexp.MustCompile(`(?is)ORDER\s+BY\s+(\([^)]*\)|\w+)`)
+	orderBy     = regexp.MustCompile(`(?i)ORDER BY`)
 	alterTable  = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(\w+)\.(\w+)\s+(.*)$`)
 	otherDDL    = regexp.MustCompile(`(?is)^((?:CREATE|DROP)\s+(?:TABLE|VIEW|DATABASE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?[\w.]+)(.*)$`)
 	matView     = regexp.MustCompile(`(?is)^CREATE\s+MATERIALIZED\s+VIEW`)
@@ -95,18 +95,55 @@ func clusterize(stmt, c string) ([]string, error) {
 // shardingKey hashes call_id when the ORDER BY key has it, else the whole
 // ORDER BY key: rows that replace each other always land on one shard.
 func shardingKey(rest string) (string, error) {
-	m := orderBy.FindStringSubmatch(rest)
-	if m == nil {
+	loc := orderBy.FindStringIndex(rest)
+	if loc == nil {
 		return "", fmt.Errorf("no ORDER BY to shard by")
 	}
-	cols := strings.Split(strings.Trim(m[1], "()"), ",")
-	for i := range cols {
-		cols[i] = strings.TrimSpace(cols[i])
-		if cols[i] == "call_id" {
+	cols := orderByColumns(rest[loc[0]:])
+	if len(cols) == 0 {
+		return "", fmt.Errorf("empty ORDER BY")
+	}
+	for _, c := range cols {
+		if c == "call_id" {
 			return "cityHash64(call_id)", nil
 		}
 	}
 	return "cityHash64(" + strings.Join(cols, ", ") + ")", nil
+}
+
+// orderByColumns splits "ORDER BY (a, f(b, c)) ..." or "ORDER BY a ..."
+// into its top-level expressions.
+func orderByColumns(s string) []string {
+	s = strings.TrimSpace(s[len("ORDER BY"):])
+	if !strings.HasPrefix(s, "(") {
+		end := strings.IndexFunc(s, func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' })
+		if end < 0 {
+			end = len(s)
+		}
+		return []string{s[:end]}
+	}
+	var cols []string
+	depth, start := 0, 1
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				if c := strings.TrimSpace(s[start:i]); c != "" {
+					cols = append(cols, c)
+				}
+				return cols
+			}
+		case ',':
+			if depth == 1 {
+				cols = append(cols, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return nil // unbalanced
 }
 
 // alteredTables returns the base names of the local tables stmts alter.
