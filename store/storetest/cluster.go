@@ -155,10 +155,19 @@ func startZooKeeper(t testing.TB) string {
 	// zkutil::ZooKeeper::createImpl) creating the distributed_ddl queue
 	// itself on the first ON CLUSTER query: create it beforehand, as a
 	// deployment of 18.16 must too (README, "Scaling out").
-	cli := exec.Command("java", "-cp", "/etc/zookeeper/conf:"+ZooKeeperJar, "org.apache.zookeeper.ZooKeeperMain", "-server", addr)
-	cli.Stdin = strings.NewReader("create /clickhouse \"\"\ncreate /clickhouse/task_queue \"\"\ncreate /clickhouse/task_queue/ddl \"\"\nquit\n")
-	if out, err := cli.CombinedOutput(); err != nil {
-		t.Fatalf("creating the DDL queue in zookeeper: %v\n%s", err, out)
+	// The CLI can run its commands before its session is up
+	// (ConnectionLoss): try again until the node is listed.
+	for attempt := 1; ; attempt++ {
+		cli := exec.Command("java", "-cp", "/etc/zookeeper/conf:"+ZooKeeperJar, "org.apache.zookeeper.ZooKeeperMain", "-server", addr)
+		cli.Stdin = strings.NewReader("create /clickhouse \"\"\ncreate /clickhouse/task_queue \"\"\ncreate /clickhouse/task_queue/ddl \"\"\nls /clickhouse/task_queue\nquit\n")
+		out, _ := cli.CombinedOutput()
+		if strings.Contains(string(out), "[ddl]") {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("creating the DDL queue in zookeeper %s:\n%s", addr, out)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	return addr
 }
