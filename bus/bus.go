@@ -46,7 +46,12 @@ func (t Topics) All() []string {
 // EnsureTopics creates the topics that do not exist yet. Existing topics are
 // left as they are (their partition count is not changed).
 func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions, replication int) error {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return Cluster{Brokers: brokers}.EnsureTopics(ctx, topics, partitions, replication)
+}
+
+// EnsureTopics creates the topics that do not exist yet; see EnsureTopics.
+func (k Cluster) EnsureTopics(ctx context.Context, topics []string, partitions, replication int) error {
+	brokers, c := k.Brokers, k.client()
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
 		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replication})
@@ -66,7 +71,29 @@ func EnsureTopics(ctx context.Context, brokers []string, topics []string, partit
 // EndOffsets returns, per partition of topic, the offset the next message
 // will get (the high watermark).
 func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]int64, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return Cluster{Brokers: brokers}.EndOffsets(ctx, topic)
+}
+
+// EndOffsets returns the end offset of each partition of topic.
+func (k Cluster) EndOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	// A topic just created has partitions whose leader is still being
+	// elected (Apache Kafka answers "not leader" or "leader not
+	// available" for a moment): retry those for up to ~30 s.
+	for attempt := 0; ; attempt++ {
+		out, err := k.endOffsets(ctx, topic)
+		if err == nil || !retriableLeader(err) || attempt >= 150 {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (k Cluster) endOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	c := k.client()
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("bus: metadata of %s: %w", topic, err)
@@ -77,6 +104,9 @@ func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]in
 			return nil, fmt.Errorf("bus: metadata of %s: %w", topic, t.Error)
 		}
 		for _, p := range t.Partitions {
+			if p.Error != nil {
+				return nil, fmt.Errorf("bus: metadata of %s/%d: %w", topic, p.ID, p.Error)
+			}
 			reqs = append(reqs, kafka.LastOffsetOf(p.ID))
 		}
 	}
@@ -94,13 +124,38 @@ func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]in
 	return out, nil
 }
 
+func retriableLeader(err error) bool {
+	return errors.Is(err, kafka.NotLeaderForPartition) || errors.Is(err, kafka.LeaderNotAvailable) ||
+		errors.Is(err, kafka.UnknownTopicOrPartition)
+}
+
 // CommittedOffsets returns the group's committed offsets for topic's
 // partitions (-1 where nothing is committed).
 func CommittedOffsets(ctx context.Context, brokers []string, group, topic string, partitions []int) (map[int]int64, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
-	if err != nil {
-		return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, err)
+	return Cluster{Brokers: brokers}.CommittedOffsets(ctx, group, topic, partitions)
+}
+
+// CommittedOffsets returns the group's committed offsets (-1: none).
+func (k Cluster) CommittedOffsets(ctx context.Context, group, topic string, partitions []int) (map[int]int64, error) {
+	c := k.client()
+	var resp *kafka.OffsetFetchResponse
+	for attempt := 0; ; attempt++ {
+		var err error
+		resp, err = c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
+		if err != nil {
+			return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, err)
+		}
+		// A broker that is still electing or loading the group's
+		// coordinator (a new cluster's first group, a broker restart)
+		// answers with a retriable error: wait for it, up to ~30 s.
+		if !retriableCoordinator(resp.Error) || attempt >= 150 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("bus: committed offsets of group %s: %w", group, resp.Error)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	out := make(map[int]int64)
 	if errors.Is(resp.Error, kafka.GroupIdNotFound) {
@@ -124,6 +179,13 @@ func CommittedOffsets(ctx context.Context, brokers []string, group, topic string
 
 // Ping checks that a broker answers.
 func Ping(ctx context.Context, brokers []string) error {
+	return Cluster{Brokers: brokers}.Ping(ctx)
+}
+
+// Ping checks that a broker accepts connections (a TCP connect: TLS and
+// SASL are checked by the first real request, with a clearer error).
+func (k Cluster) Ping(ctx context.Context) error {
+	brokers := k.Brokers
 	var d net.Dialer
 	var last error
 	for _, b := range brokers {
@@ -135,4 +197,9 @@ func Ping(ctx context.Context, brokers []string) error {
 		last = err
 	}
 	return fmt.Errorf("bus: no broker of %v answers: %w", brokers, last)
+}
+
+func retriableCoordinator(err error) bool {
+	return errors.Is(err, kafka.NotCoordinatorForGroup) || errors.Is(err, kafka.GroupCoordinatorNotAvailable) ||
+		errors.Is(err, kafka.GroupLoadInProgress)
 }

@@ -17,8 +17,14 @@ type Consumer struct {
 
 // NewConsumer joins group on brokers for topics.
 func NewConsumer(brokers []string, group string, topics []string) (*Consumer, error) {
+	return Cluster{Brokers: brokers}.NewConsumer(group, topics)
+}
+
+// NewConsumer joins group on the cluster for topics.
+func (k Cluster) NewConsumer(group string, topics []string) (*Consumer, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:     brokers,
+		Brokers:     k.Brokers,
+		Dialer:      k.dialer(),
 		GroupID:     group,
 		GroupTopics: topics,
 		MinBytes:    1,
@@ -31,8 +37,12 @@ func NewConsumer(brokers []string, group string, topics []string) (*Consumer, er
 		StartOffset:       kafka.FirstOffset,
 		HeartbeatInterval: time.Second,
 		SessionTimeout:    10 * time.Second,
-		RebalanceTimeout:  10 * time.Second,
-		JoinGroupBackoff:  500 * time.Millisecond,
+		// A member busy storing a batch (or waiting for a commit) when the
+		// group rebalances gets this long to rejoin before it is dropped;
+		// 10 s proved too short for a collector on a loaded machine, and
+		// a dropped member rejoining starts the rebalance over.
+		RebalanceTimeout: 30 * time.Second,
+		JoinGroupBackoff: 500 * time.Millisecond,
 	})
 	return &Consumer{r: r}, nil
 }

@@ -34,35 +34,74 @@ type Producer struct {
 type ProducerOptions struct {
 	// BatchSize is how many events are buffered before a write, default 2000.
 	BatchSize int
-	// Acks is the required acknowledgements: -1 all (default), 1 leader.
+	// Acks is the required acknowledgements: -1 all (default), 1 leader,
+	// 0 none (fire and forget: events can be lost).
 	Acks int
+	// Linger is how long a partial batch waits, default 5ms.
+	Linger time.Duration
+	// BatchBytes caps a request, default 64 MiB.
+	BatchBytes int
+	// Compression is "lz4" (default), "zstd", "snappy", "gzip" or "none".
+	Compression string
 }
 
 // NewProducer returns a producer on brokers.
 func NewProducer(brokers []string, topics Topics, o ProducerOptions) *Producer {
+	return Cluster{Brokers: brokers}.NewProducer(topics, o)
+}
+
+// NewProducer returns a producer on the cluster.
+func (k Cluster) NewProducer(topics Topics, o ProducerOptions) *Producer {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 2000
 	}
+	if o.Linger <= 0 {
+		o.Linger = 5 * time.Millisecond
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 64 << 20
+	}
 	acks := kafka.RequireAll
-	if o.Acks == 1 {
+	switch o.Acks {
+	case 1:
 		acks = kafka.RequireOne
+	case 0:
+		// The zero value means "unset" for callers that predate the
+		// option: all. "none" is spelled -2 (AcksNone).
+	case AcksNone:
+		acks = kafka.RequireNone
+	}
+	codec := kafka.Lz4
+	switch o.Compression {
+	case "zstd":
+		codec = kafka.Zstd
+	case "snappy":
+		codec = kafka.Snappy
+	case "gzip":
+		codec = kafka.Gzip
+	case "none":
+		codec = 0
 	}
 	return &Producer{
 		w: &kafka.Writer{
-			Addr: kafka.TCP(brokers...),
+			Addr:      kafka.TCP(k.Brokers...),
+			Transport: k.transport(),
 			// Murmur2 is the Java client's default partitioner: a Call-ID
 			// lands on the same partition whoever produces it.
 			Balancer:     &kafka.Murmur2Balancer{},
 			RequiredAcks: acks,
 			BatchSize:    o.BatchSize,
-			BatchBytes:   64 << 20,
-			BatchTimeout: 5 * time.Millisecond,
-			Compression:  kafka.Lz4,
+			BatchBytes:   int64(o.BatchBytes),
+			BatchTimeout: o.Linger,
+			Compression:  codec,
 		},
 		topics: topics,
 		batch:  o.BatchSize,
 	}
 }
+
+// AcksNone in ProducerOptions.Acks asks for no acknowledgement.
+const AcksNone = -2
 
 // SIP encodes ev and queues it, keyed by Call-ID; it writes the batch when
 // full. It implements the probe's sink: ev may be reused once it returns.

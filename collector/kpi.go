@@ -316,7 +316,7 @@ FROM (
 			sum(jitter_max_us) AS m_jitter_sum, max(jitter_max_us) AS m_jitter_max, min(mos_x1000) AS m_mos,
 			countIf(direction = 1) AS fwd_known, countIf(direction = 2) AS rev_known
 		FROM %[1]s.rtp_reports FINAL
-		WHERE final = 1 AND call_id IN (SELECT call_id FROM %[1]s.cdrs WHERE %[5]s AND outcome = 'answered')
+		WHERE final = 1 AND call_id GLOBAL IN (SELECT call_id FROM %[1]s.cdrs WHERE %[5]s AND outcome = 'answered')
 		GROUP BY call_id
 	) AS m USING (call_id)
 )

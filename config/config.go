@@ -50,6 +50,11 @@ type Kafka struct {
 	Replication int      `yaml:"replication"`
 	Group       string   `yaml:"group"`
 	Topics      Topics   `yaml:"topics"`
+	// ClientID names this process to the brokers (quotas, broker logs).
+	ClientID string    `yaml:"client_id"`
+	TLS      TLS       `yaml:"tls"`
+	SASL     KafkaSASL `yaml:"sasl"`
+	Producer Producer  `yaml:"producer"`
 }
 
 // Topics names the event topics.
@@ -73,6 +78,14 @@ type ClickHouse struct {
 	// than that many days (a TTL, on servers that have TTL: 19.6 and later,
 	// and chDB; 18.16 has none and keeps everything, with a warning).
 	RetentionDays int `yaml:"retention_days"`
+	// Cluster, when set, names the cluster (remote_servers) the schema is
+	// created on: Replicated*MergeTree local tables and Distributed tables
+	// over them, ON CLUSTER. Empty: the single-node schema.
+	Cluster string `yaml:"cluster"`
+	// InsertQuorum, with a cluster, makes every insert wait until that many
+	// replicas have it (and reads sequentially consistent), for collectors
+	// that connect to different replicas of a shard. 0: off.
+	InsertQuorum int `yaml:"insert_quorum"`
 }
 
 // TLS configures a client connection.
@@ -81,6 +94,9 @@ type TLS struct {
 	CAFile             string `yaml:"ca_file"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	ServerName         string `yaml:"server_name"`
+	// CertFile and KeyFile are a client certificate (mutual TLS).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Collector tunes CDR building.
@@ -207,6 +223,7 @@ func parse(b []byte, files fs.FS) (*Config, error) {
 		Probe:  defaultProbe(),
 		files:  files,
 	}
+	c.Kafka.ClientID, c.Kafka.Producer = "trunkscope", defaultProducer()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && err != io.EOF {
@@ -230,6 +247,9 @@ func (c *Config) validate() error {
 	}
 	if c.ClickHouse.Database == "" || strings.ContainsAny(c.ClickHouse.Database, "`'\" .;") {
 		return fmt.Errorf("clickhouse.database: %q is not a plain database name", c.ClickHouse.Database)
+	}
+	if err := c.validateDeploy(); err != nil {
+		return err
 	}
 	col := c.Collector
 	if col.BatchSize < 1 || col.FlushInterval <= 0 || col.InviteTimeout <= 0 || col.ProceedingTimeout <= 0 || col.MaxDuration <= 0 || col.Linger < 0 {

@@ -54,10 +54,30 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_db.bad.yml", "not a plain database name"},
 		{"zero_parts.bad.yml", "kafka.partitions: 0"},
 		{"does_not_exist.yml", "no such file"},
+		{"sasl.bad.yml", `kafka.sasl.mechanism: "GSSAPI"`},
+		{"quorum.bad.yml", "insert_quorum needs clickhouse.cluster"},
 	} {
 		_, err := Load(filepath.Join("testdata", tc.file))
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("%s: got %v, want error containing %q", tc.file, err, tc.wantErr)
 		}
+	}
+}
+
+func TestProductionConfig(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "cluster.good.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, ch := c.Kafka, c.ClickHouse
+	if k.SASL.Mechanism != "SCRAM-SHA-512" || !k.TLS.Enabled || k.Producer.Acks != "leader" || k.Producer.Linger.Milliseconds() != 20 ||
+		k.Producer.Compression != "zstd" || k.Producer.BatchBytes != 64<<20 || k.ClientID != "trunkscope" {
+		t.Fatalf("kafka parsed as %+v", k)
+	}
+	if ch.Cluster != "trunkscope" || ch.InsertQuorum != 2 || len(ch.Addrs) != 2 {
+		t.Fatalf("clickhouse parsed as %+v", ch)
+	}
+	if d := Default(); d.Kafka.Producer.Acks != "all" || d.ClickHouse.Cluster != "" {
+		t.Fatalf("defaults: %+v %+v", d.Kafka.Producer, d.ClickHouse)
 	}
 }

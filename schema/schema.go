@@ -118,9 +118,18 @@ func (m Migration) Render(db string, info store.Info) ([]string, error) {
 	}
 	var stmts []string
 	for _, s := range strings.Split(b.String(), ";\n") {
-		if s = stripComments(s); s != "" {
-			stmts = append(stmts, s)
+		if s = stripComments(s); s == "" {
+			continue
 		}
+		if info.Cluster == "" {
+			stmts = append(stmts, s)
+			continue
+		}
+		cs, err := clusterize(s, info.Cluster)
+		if err != nil {
+			return nil, fmt.Errorf("schema: %s on cluster %s: %w", m.Name, info.Cluster, err)
+		}
+		stmts = append(stmts, cs...)
 	}
 	return stmts, nil
 }
@@ -144,12 +153,20 @@ func Migrate(ctx context.Context, st store.Store, db string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+	on, engine := "", "MergeTree"
+	if c := st.Info().Cluster; c != "" {
+		// One migration record for the whole cluster: replicated to every
+		// server (one ZooKeeper path for all shards), so whichever server
+		// a later Migrate connects to knows what was applied.
+		on = " ON CLUSTER " + c
+		engine = fmt.Sprintf("ReplicatedMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{shard}-{replica}')", db)
+	}
+	if err := st.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db+on); err != nil {
 		return nil, fmt.Errorf("schema: creating database %s: %w", db, err)
 	}
-	if err := st.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".schema_migrations "+
+	if err := st.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".schema_migrations"+on+" "+
 		"(version UInt32, name String, checksum String, applied_at DateTime('UTC')) "+
-		"ENGINE = MergeTree ORDER BY version"); err != nil {
+		"ENGINE = "+engine+" ORDER BY version"); err != nil {
 		return nil, fmt.Errorf("schema: creating schema_migrations: %w", err)
 	}
 	done, err := Applied(ctx, st, db)
@@ -172,7 +189,19 @@ func Migrate(ctx context.Context, st store.Store, db string) ([]string, error) {
 				continue
 			}
 			if err := st.Exec(ctx, s); err != nil {
+				// Two processes migrating at once (collectors starting
+				// together) race on ADD COLUMN: the loser's column exists.
+				if skip, cerr := columnExists(ctx, st, s); cerr == nil && skip {
+					continue
+				}
 				return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
+			}
+		}
+		if c := st.Info().Cluster; c != "" {
+			for _, t := range alteredTables(stmts) {
+				if err := recreateDistributed(ctx, st, db, t, c); err != nil {
+					return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
+				}
 			}
 		}
 		sum := sha256.Sum256([]byte(m.SQL))
@@ -198,7 +227,7 @@ func Applied(ctx context.Context, st store.Store, db string) (map[int]string, er
 	return done, r.Err()
 }
 
-var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\.(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\.(\w+)\s+(?:ON\s+CLUSTER\s+\w+\s+)?ADD\s+COLUMN\s+(\w+)\s`)
 
 // columnExists reports whether stmt is an ALTER TABLE db.t ADD COLUMN c whose
 // column is already there. ClickHouse 18.16 has no ADD COLUMN IF NOT
@@ -237,7 +266,11 @@ func ApplyRetention(ctx context.Context, st store.Store, db string, days int) er
 		return fmt.Errorf("%w (server %s)", ErrNoTTL, info.Version)
 	}
 	for _, tc := range retentionColumns {
-		q := fmt.Sprintf("ALTER TABLE %s.%s MODIFY TTL %s + toIntervalDay(%d)", db, tc[0], tc[1], days)
+		table := tc[0]
+		if c := st.Info().Cluster; c != "" {
+			table += LocalSuffix + " ON CLUSTER " + c // TTL is the local tables' business
+		}
+		q := fmt.Sprintf("ALTER TABLE %s.%s MODIFY TTL %s + toIntervalDay(%d)", db, table, tc[1], days)
 		if err := st.Exec(ctx, q); err != nil {
 			return fmt.Errorf("schema: retention on %s: %w", tc[0], err)
 		}

@@ -77,3 +77,26 @@ func testRoundTrip(t *testing.T, st store.Store, db string) {
 		t.Fatal(err)
 	}
 }
+
+// Collectors starting together migrate at once: every one succeeds.
+func TestConcurrentMigrate(t *testing.T) {
+	st, db := storetest.Server(t)
+	ctx := context.Background()
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := schema.Migrate(ctx, st, db)
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied, err := schema.Applied(ctx, st, db)
+	ms, _ := schema.Migrations()
+	if err != nil || len(applied) != len(ms) {
+		t.Fatalf("applied %v, %v", applied, err)
+	}
+}

@@ -33,6 +33,11 @@ type Info struct {
 	Engine  string // "chdb" or "clickhouse"
 	Version string // e.g. "26.7.2.1" or "18.16.1"
 	Major   int
+	// Cluster names the ClickHouse cluster (remote_servers) the schema
+	// lives on, "" for a single node: tables are then Replicated*MergeTree
+	// "_local" tables with a Distributed table of the plain name over them
+	// (see schema/cluster.go).
+	Cluster string
 }
 
 // ParseVersion fills Major from a dotted version string.

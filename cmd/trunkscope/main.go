@@ -37,6 +37,7 @@ func commands() []command {
 		{"replay", "FILE [flags]", "feed a pcap/pcapng capture through probe, Kafka, collector, ClickHouse and rating; print the per-trunk table", cmdReplay},
 		{"run", "[flags]", "run the service (embedded broker and store, collector) until SIGINT/SIGTERM", cmdRun},
 		{"probe", "--iface IF | --hep-listen ADDR | options | call", "capture SIP live or receive HEP, publish it as events (with no brokers configured, also run the collector); OPTIONS pings and test calls", cmdProbe},
+		{"collector", "--config FILE [flags]", "consume events from the configured Kafka into the configured ClickHouse (scale out: run several)", cmdCollector},
 		{"cdr", "export [flags]", "export CDRs with their cost as CSV or JSON lines", cmdCDR},
 		{"ladder", "CALL-ID", "draw a call's SIP flow in the terminal (like sngrep)", cmdLadder},
 		{"call", "pcap CALL-ID", "write a call's SIP messages as a pcap file for Wireshark", cmdCall},

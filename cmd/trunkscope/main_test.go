@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trunkscope/trunkscope/bus/kafkatest"
 	"github.com/trunkscope/trunkscope/config"
 )
 
@@ -25,7 +26,9 @@ func TestMain(m *testing.M) {
 	// Every service a test starts serves its API on an ephemeral port (it
 	// advertises it in its data directory), never on the fixed default.
 	os.Setenv("TRUNKSCOPE_API_LISTEN", "127.0.0.1:0")
-	os.Exit(m.Run())
+	code := m.Run()
+	kafkatest.StopShared() // the production-path tests share one Apache Kafka
+	os.Exit(code)
 }
 
 type result struct {

@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/trunkscope/trunkscope/bus"
 	"github.com/trunkscope/trunkscope/collector"
 	"github.com/trunkscope/trunkscope/config"
 	"github.com/trunkscope/trunkscope/probe"
@@ -100,7 +99,7 @@ func replay(ctx context.Context, e *env, cfg *config.Config, dataDir, path strin
 	defer s.Close()
 	start := time.Now()
 
-	prod := bus.NewProducer(s.brokers, s.topics(), bus.ProducerOptions{})
+	prod := s.newProducer()
 	// The media tracker follows every call's RTP from its SDP and reports
 	// each stream to the same producer; Flush ends them with the capture.
 	tracker, err := mediatrack.New(prod, mediatrack.ProbeID(cfg.ProbeID))

@@ -53,11 +53,16 @@ Examples:
   trunkscope probe call --trunk carrier-a --to 31201234567 --duration 10s --config prod.yml`)
 	var o serveFlags
 	o.register(fs)
+	pcap := fs.String("pcap", "", "publish this capture file (pcap, pcapng) to the configured Kafka and exit: the production path without a live tap")
+	realtime := fs.Bool("realtime", false, "with --pcap: at the recorded speed")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *pcap != "" {
+		return probeCapture(e, &o.common, *pcap, *realtime)
+	}
 	if !o.inputs.any() && !hasActiveTargets(o.config) {
-		return usagef("no input: give --iface and/or --hep-listen (or configure trunks' probe.targets)")
+		return usagef("no input: give --iface and/or --hep-listen, or --pcap FILE (or configure trunks' probe.targets)")
 	}
 	return serve(e, &o.common, o.inputs, false, o.statsEvery, o.metricsAddr, o.api)
 }
@@ -111,7 +116,7 @@ func serve(e *env, c *common, in inputs, withCollector bool, statsEvery time.Dur
 	}
 	var waitInputs func() error
 	if in.any() {
-		prod := bus.NewProducer(s.brokers, s.topics(), bus.ProducerOptions{})
+		prod := s.newProducer()
 		defer prod.Close(context.WithoutCancel(ctx))
 		m.add(func(w io.Writer) { sample(w, "trunkscope_probe_events_published_total", "counter", prod.Sent()) })
 		if waitInputs, err = startInputs(ctx, e, cfg.ProbeID, in, prod, m); err != nil {

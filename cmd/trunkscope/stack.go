@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +27,7 @@ type stack struct {
 	lock    *os.File
 	broker  *bus.Embedded
 	brokers []string
+	kafka   bus.Cluster // brokers with the configured security
 	st      store.Store
 	log     *slog.Logger
 }
@@ -60,20 +59,10 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 		}
 		s.st = st
 	} else {
-		o := chserver.Options{Addrs: cfg.ClickHouse.Addrs, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password}
-		if t := cfg.ClickHouse.TLS; t.Enabled {
-			tc := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
-			if t.CAFile != "" {
-				pem, err := os.ReadFile(t.CAFile)
-				if err != nil {
-					return nil, fmt.Errorf("clickhouse.tls.ca_file: %w", err)
-				}
-				tc.RootCAs = x509.NewCertPool()
-				if !tc.RootCAs.AppendCertsFromPEM(pem) {
-					return nil, fmt.Errorf("clickhouse.tls.ca_file %s: no certificate in it", t.CAFile)
-				}
-			}
-			o.TLS = tc
+		o := chserver.Options{Addrs: cfg.ClickHouse.Addrs, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password,
+			Cluster: cfg.ClickHouse.Cluster, InsertQuorum: cfg.ClickHouse.InsertQuorum}
+		if o.TLS, err = tlsConfig("clickhouse.tls", cfg.ClickHouse.TLS); err != nil {
+			return nil, err
 		}
 		st, err := chserver.Open(ctx, o)
 		if err != nil {
@@ -100,11 +89,14 @@ func openStack(ctx context.Context, cfg *config.Config, dir string, withBroker b
 		s.broker, s.brokers = b, b.Addrs()
 	} else {
 		s.brokers = cfg.Kafka.Brokers
-		if err := bus.Ping(ctx, s.brokers); err != nil {
-			return nil, err
-		}
 	}
-	if err := bus.EnsureTopics(ctx, s.brokers, s.topics().All(), cfg.Kafka.Partitions, cfg.Kafka.Replication); err != nil {
+	if s.kafka, err = kafkaCluster(cfg, s.brokers, embBroker); err != nil {
+		return nil, err
+	}
+	if err := s.kafka.Ping(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.kafka.EnsureTopics(ctx, s.topics().All(), cfg.Kafka.Partitions, cfg.Kafka.Replication); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -124,7 +116,7 @@ func (s *stack) newCollector(cm ...*collectorMetrics) (*collector.Collector, *bu
 	if err != nil {
 		return nil, nil, err
 	}
-	cons, err := bus.NewConsumer(s.brokers, s.cfg.Kafka.Group, s.topics().All())
+	cons, err := s.kafka.NewConsumer(s.cfg.Kafka.Group, s.topics().All())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,7 +160,7 @@ func (s *stack) drainer(ctx context.Context) (*collector.Collector, *bus.Consume
 func (s *stack) pendingEnds(ctx context.Context) (map[collector.TopicPartition]int64, error) {
 	pending := map[collector.TopicPartition]int64{}
 	for _, topic := range s.topics().All() {
-		ends, err := bus.EndOffsets(ctx, s.brokers, topic)
+		ends, err := s.kafka.EndOffsets(ctx, topic)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +168,7 @@ func (s *stack) pendingEnds(ctx context.Context) (map[collector.TopicPartition]i
 		for p := range ends {
 			parts = append(parts, p)
 		}
-		committed, err := bus.CommittedOffsets(ctx, s.brokers, s.cfg.Kafka.Group, topic, parts)
+		committed, err := s.kafka.CommittedOffsets(ctx, s.cfg.Kafka.Group, topic, parts)
 		if err != nil {
 			return nil, err
 		}

@@ -36,11 +36,11 @@ func LoadCall(ctx context.Context, st store.Store, db, id string) (*Call, error)
 	q := fmt.Sprintf(`SELECT * FROM (
 		SELECT * FROM (%[2]s) AS c
 		ALL LEFT JOIN (SELECT call_id, leg, billable_s, amount, decimals, currency, destination
-			FROM %[1]s.rated_cdrs FINAL WHERE side = 'cost' AND call_id IN (SELECT call_id FROM (%[2]s))) AS r
+			FROM %[1]s.rated_cdrs FINAL WHERE side = 'cost' AND call_id GLOBAL IN (SELECT call_id FROM (%[2]s))) AS r
 		USING (call_id, leg)
 	) AS cr
 	ALL LEFT JOIN (SELECT call_id, min(mos_x1000) AS mos_x1000, count() AS streams FROM %[1]s.rtp_reports FINAL
-		WHERE final = 1 AND packets > 0 AND call_id IN (SELECT call_id FROM (%[2]s)) GROUP BY call_id) AS m
+		WHERE final = 1 AND packets > 0 AND call_id GLOBAL IN (SELECT call_id FROM (%[2]s)) GROUP BY call_id) AS m
 	USING (call_id)
 	ORDER BY start_us, call_id, leg`, db, legsQ)
 	r, err := st.Query(ctx, q)

@@ -162,7 +162,7 @@ func (f Filter) where(db string) string {
 			p.col, len(p.v), store.Quote(p.v), len(e), store.Quote(e)))
 	}
 	if f.MOSBelow > 0 {
-		c = append(c, fmt.Sprintf(`call_id IN (SELECT call_id FROM %s.rtp_reports FINAL
+		c = append(c, fmt.Sprintf(`call_id GLOBAL IN (SELECT call_id FROM %s.rtp_reports FINAL
 			WHERE final = 1 AND packets > 0 AND call_id != '' GROUP BY call_id HAVING min(mos_x1000) < %d)`, db, int(f.MOSBelow*1000)))
 	}
 	return strings.Join(c, " AND ")

@@ -25,6 +25,19 @@ type Options struct {
 	User     string
 	Password string
 	TLS      *tls.Config
+	// Cluster names the cluster the schema is created on (ON CLUSTER,
+	// Distributed tables); it is reported in Info. Inserts then go through
+	// Distributed tables synchronously (insert_distributed_sync), so a
+	// collector reads its own writes when it recomputes rollups. That also
+	// needs reads and writes of a shard to pick the same replica: the
+	// user's profile must set load_balancing to in_order (the native
+	// protocol of 18.16 takes only numeric settings from a client, so it
+	// cannot be sent from here; README "Scaling out" shows the users.xml).
+	Cluster string
+	// InsertQuorum, with Cluster, is the insert_quorum setting: an insert
+	// returns once that many replicas have it, and reads are sequentially
+	// consistent. For collectors that write to different replicas of a shard.
+	InsertQuorum int
 }
 
 // Server is a store.Store on a ClickHouse server.
@@ -44,7 +57,16 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if o.User == "" {
 		o.User = "default"
 	}
+	settings := clickhouse.Settings{}
+	if o.Cluster != "" {
+		settings["insert_distributed_sync"] = 1
+		if o.InsertQuorum > 0 {
+			settings["insert_quorum"] = o.InsertQuorum
+			settings["select_sequential_consistency"] = 1
+		}
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
+		Settings:    settings,
 		Addr:        o.Addrs,
 		Protocol:    clickhouse.Native,
 		Auth:        clickhouse.Auth{Database: o.Database, Username: o.User, Password: o.Password},
@@ -64,7 +86,9 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("chserver: connecting to %v: %w", o.Addrs, err)
 	}
 	ver := fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch)
-	return &Server{conn: conn, info: store.ParseVersion("clickhouse", ver)}, nil
+	info := store.ParseVersion("clickhouse", ver)
+	info.Cluster = o.Cluster
+	return &Server{conn: conn, info: info}, nil
 }
 
 func (s *Server) Info() store.Info { return s.info }

@@ -114,11 +114,21 @@ func startServer(t testing.TB) (store.Store, string) {
 // the returned function starts another process on the same directory.
 func launchServer(t testing.TB) (store.Store, string, func() *exec.Cmd, *exec.Cmd) {
 	t.Helper()
+	p := freePorts(t, 2)
+	return launchServerWith(t, p[0], p[1], "")
+}
+
+// launchServerWith is launchServer with the native port chosen and extra
+// configuration elements (a cluster's remote_servers, macros, zookeeper).
+func launchServerWith(t testing.TB, tcp, http int, extra string) (store.Store, string, func() *exec.Cmd, *exec.Cmd) {
+	t.Helper()
 	if _, err := os.Stat(ServerBinary); err != nil {
 		t.Fatalf("%s missing: run ./scripts/setup --servers (installs Debian's clickhouse-server)", ServerBinary)
 	}
 	dir := t.TempDir()
-	tcp, http := freePort(t), freePort(t)
+	if os.Getenv("STORETEST_KEEP") != "" { // debugging: keep the servers' logs
+		dir, _ = os.MkdirTemp("", "storetest-")
+	}
 	cfg := fmt.Sprintf(`<?xml version="1.0"?>
 <yandex>
     <logger><level>warning</level><log>%[1]s/server.log</log><errorlog>%[1]s/err.log</errorlog></logger>
@@ -133,11 +143,18 @@ func launchServer(t testing.TB) (store.Store, string, func() *exec.Cmd, *exec.Cm
     <default_database>default</default_database>
     <mark_cache_size>5368709</mark_cache_size>
     <timezone>UTC</timezone>
+%[4]s
 </yandex>
-`, dir, tcp, http)
+`, dir, tcp, http, extra)
+	profile := ""
+	if strings.Contains(extra, "<remote_servers>") {
+		// What trunkscope's collectors need on a cluster (see
+		// chserver.Options.Cluster).
+		profile = "<load_balancing>in_order</load_balancing>"
+	}
 	users := `<?xml version="1.0"?>
 <yandex>
-    <profiles><default></default></profiles>
+    <profiles><default>` + profile + `</default></profiles>
     <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
     <quotas><default></default></quotas>
 </yandex>
@@ -217,4 +234,19 @@ func EachEngine(t *testing.T, f func(t *testing.T, st store.Store, db string)) {
 			f(t, st, db)
 		})
 	}
+}
+
+// freePorts returns n distinct free loopback ports: all are held open
+// until every one is chosen, so the kernel cannot hand out one twice.
+func freePorts(t testing.TB, n int) []int {
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
 }
