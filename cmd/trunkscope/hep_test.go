@@ -15,27 +15,6 @@ import (
 	"github.com/trunkscope/trunkscope/probe/synth"
 )
 
-// freeUDPTCP returns a loopback port free for both UDP and TCP (the HEP
-// listener binds both).
-func freeUDPTCP(t *testing.T) int {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
-}
-
 // SIP messages that an SBC mirrors over HEP (v3 over UDP and over TCP)
 // become the same CDRs as the capture they came from; a packet with the
 // wrong auth key is rejected and counted.
@@ -44,9 +23,9 @@ func TestHEPInputMatchesCapture(t *testing.T) {
 	pcap := filepath.Join(dir, "calls.pcap")
 	mustRun(t, "gen", "--calls", "60", "--seed", "41", "--no-rtp", "--out", pcap)
 	evs := captureEvents(t, pcap)
-	port := freeUDPTCP(t)
+	port := freeUDP(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPTCP(t))
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freeUDP(t))
 	cmd, logs, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--hep-listen", addr, "--hep-auth-key", "s3cret",
 		"--metrics-listen", metricsAddr)
 

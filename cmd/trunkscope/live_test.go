@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"net"
+	"github.com/trunkscope/trunkscope/internal/testports"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,15 +76,8 @@ func stopService(t *testing.T, cmd *exec.Cmd) {
 	}
 }
 
-func freeUDP(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+// freeUDP returns a loopback port free for a peer to bind.
+func freeUDP(t *testing.T) int { return testports.UDP(t, 1)[0] }
 
 // The service captures on lo while SIPp places calls over loopback; after
 // SIGTERM every call is a CDR with the figures SIPp produced.
@@ -97,7 +90,7 @@ func TestRunCapturesLiveSIPpCalls(t *testing.T) {
 	cmd, _, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--iface", "lo",
 		"--bpf", fmt.Sprintf("udp port %d or udp port %d", uas, uac))
 
-	server := exec.Command("/usr/bin/sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uas), "-nostdin")
+	server := exec.Command("/usr/bin/sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uas), "-mp", fmt.Sprint(testports.Range(t, 4)), "-nostdin")
 	server.Dir = dir
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -106,7 +99,7 @@ func TestRunCapturesLiveSIPpCalls(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	const calls = 4
 	client := exec.Command("/usr/bin/sipp", fmt.Sprintf("127.0.0.1:%d", uas), "-sn", "uac", "-i", "127.0.0.1",
-		"-p", fmt.Sprint(uac), "-m", fmt.Sprint(calls), "-r", "10", "-d", "1500", "-timeout", "30s", "-nostdin")
+		"-p", fmt.Sprint(uac), "-mp", fmt.Sprint(testports.Range(t, 4)), "-m", fmt.Sprint(calls), "-r", "10", "-d", "1500", "-timeout", "30s", "-nostdin")
 	client.Dir = dir
 	if out, err := client.CombinedOutput(); err != nil {
 		t.Fatalf("sipp uac: %v\n%s", err, out)

@@ -4,9 +4,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/trunkscope/trunkscope/internal/testports"
 	"io"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +63,7 @@ func TestLiveSIPpCallWithRTP(t *testing.T) {
 	dir := t.TempDir()
 	os.Symlink(sippShare, filepath.Join(dir, "pcap")) // the scenario plays pcap/g711a.pcap
 	uas, uac := freeUDP(t), freeUDP(t)
-	uasMedia, uacMedia := freeUDPRange(t, 4), freeUDPRange(t, 4)
+	uasMedia, uacMedia := testports.Range(t, 4), testports.Range(t, 4)
 	filter := fmt.Sprintf("udp port %d or udp port %d or udp portrange %d-%d or udp portrange %d-%d",
 		uas, uac, uasMedia, uasMedia+3, uacMedia, uacMedia+3)
 	cmd, _, _ := startService(t, "run", "--data", filepath.Join(dir, "data"), "--iface", "lo", "--bpf", filter)
@@ -119,31 +118,4 @@ func TestLiveSIPpCallWithRTP(t *testing.T) {
 			cdr[col["outcome"]], cdr[col["fwd_packets"]], cdr[col["fwd_lost"]], cdr[col["rev_packets"]],
 			cdr[col["one_way_audio"]], cdr[col["mos"]], total, want, wantLost)
 	}
-}
-
-// freeUDPRange returns an even loopback port p with p..p+n-1 free for UDP
-// (SIPp's media ports: RTP, RTCP, and a second pair).
-func freeUDPRange(t *testing.T, n int) int {
-	t.Helper()
-	for try := 0; try < 200; try++ {
-		base := 20000 + 2*rand.IntN(20000)
-		var held []net.PacketConn
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			held = append(held, c)
-		}
-		for _, c := range held {
-			c.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free UDP port range")
-	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/trunkscope/trunkscope/internal/testports"
 	"io"
 	"net"
 	"net/http"
@@ -24,7 +25,7 @@ import (
 // (-aa) and echoes RTP, on free loopback ports; it returns the SIP port.
 func sippUAS(t *testing.T) int {
 	t.Helper()
-	port, mport := freeUDPPort(t), freeUDPPort(t)
+	port, mport := freeUDP(t), testports.Range(t, 4)
 	cmd := exec.Command("/usr/bin/sipp", "-sn", "uas", "-aa", "-i", "127.0.0.1", "-p", fmt.Sprint(port), "-mi", "127.0.0.1",
 		"-mp", fmt.Sprint(mport), "-rtp_echo", "-nostdin")
 	cmd.Dir = t.TempDir()
@@ -44,16 +45,6 @@ func sippUAS(t *testing.T) int {
 	return 0
 }
 
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 func TestProbeOptionsCLI(t *testing.T) {
 	port := sippUAS(t)
 	r := trunkscope(t, nil, "probe", "options", "--target", fmt.Sprintf("sip:127.0.0.1:%d", port), "--count", "3", "--interval", "100ms")
@@ -61,7 +52,7 @@ func TestProbeOptionsCLI(t *testing.T) {
 		!regexp.MustCompile(`rtt min/avg/max/mdev = [0-9.]+/[0-9.]+/[0-9.]+/[0-9.]+ ms`).MatchString(r.stdout) {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	dead := freeUDPPort(t)
+	dead := freeUDP(t)
 	r = trunkscope(t, nil, "probe", "options", "--target", fmt.Sprintf("sip:127.0.0.1:%d", dead), "--count", "2", "--interval", "50ms", "--timeout", "300ms")
 	if r.code != exitError || strings.Count(r.stdout, "refused from") != 2 || !strings.Contains(r.stderr, "is down") {
 		t.Fatalf("dead target: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -93,7 +84,7 @@ func TestProbeCallCLI(t *testing.T) {
 // results in options_pings and test_calls (here on ClickHouse 18.16).
 func TestRunSchedulesActiveProbe(t *testing.T) {
 	port := sippUAS(t)
-	dead := freeUDPPort(t)
+	dead := freeUDP(t)
 	addr := storetest.ServerAddr(t)
 	db := storetest.NewDatabase(t)
 	dir := t.TempDir()

@@ -3,6 +3,7 @@ package active
 import (
 	"context"
 	"fmt"
+	"github.com/trunkscope/trunkscope/internal/testports"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestCallSIPpEcho(t *testing.T) {
-	port, mport := freePort(t), freePort(t)
+	port, mport := freePort(t), testports.Range(t, 4)
 	sp := startSIPp(t, t.TempDir(), "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(port), "-mi", "127.0.0.1",
 		"-mp", fmt.Sprint(mport), "-rtp_echo")
 	waitListening(t, "udp", port)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/trunkscope/trunkscope/internal/testports"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,25 +17,8 @@ import (
 
 const sippBin = "/usr/bin/sipp"
 
-// freePort returns a port free for both UDP and TCP on loopback.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		u.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
+// freePort returns a loopback port free for UDP and TCP, for a peer to bind.
+func freePort(t *testing.T) int { return testports.UDP(t, 1)[0] }
 
 // sipp runs SIPp (Debian's sip-tester) with args until the test ends and
 // returns its output buffer.
@@ -46,6 +31,14 @@ func startSIPp(t *testing.T, dir string, args ...string) *sippProc {
 	t.Helper()
 	if _, err := os.Stat(sippBin); err != nil {
 		t.Fatalf("%s missing: run ./scripts/setup --servers (Debian package sip-tester)", sippBin)
+	}
+	// SIPp binds four media ports from -mp (default 6000) and a control
+	// port (default 8888): defaults would collide with other tests' SIPp.
+	if !slices.Contains(args, "-mp") {
+		args = append(args, "-mp", fmt.Sprint(testports.Range(t, 4)))
+	}
+	if !slices.Contains(args, "-cp") {
+		args = append(args, "-cp", fmt.Sprint(freePort(t)))
 	}
 	cmd := exec.Command(sippBin, append(args, "-nostdin")...)
 	cmd.Dir = dir

@@ -3,6 +3,7 @@ package hep
 import (
 	"bytes"
 	"fmt"
+	"github.com/trunkscope/trunkscope/internal/testports"
 	"net"
 	"os"
 	"os/exec"
@@ -118,12 +119,12 @@ func kamailioCall(t *testing.T, mpath string, version int) {
 		"-w", dir, "-Y", dir, "-m", "32", "-M", "4")
 	waitBound(t, kam, kp)
 
-	// -cp and -mp: SIPp binds a control port (default 8888) and a media
-	// port (default 6000); two instances, or another worker's, would
-	// collide on the defaults.
+	// -cp and -mp: SIPp binds a control port (default 8888) and four media
+	// ports from -mp (default 6000); two instances, or another test's,
+	// would collide on the defaults.
 	sippArgs := func(port int) []string {
 		return []string{"-i", "127.0.0.1", "-p", fmt.Sprint(port), "-m", "1", "-timeout", "30s", "-nostdin",
-			"-cp", fmt.Sprint(freeUDPPort(t)), "-mp", fmt.Sprint(freeUDPPort(t))}
+			"-cp", fmt.Sprint(freeUDPPort(t)), "-mp", fmt.Sprint(testports.Range(t, 4))}
 	}
 	uasp := start(t, dir, "sipp-uas", sippBin, append([]string{"-sn", "uas"}, sippArgs(uas)...)...)
 	waitBound(t, uas, uasp)
@@ -237,16 +238,8 @@ func kamailioModules(t *testing.T) string {
 	return ""
 }
 
-// freeUDPPort returns a loopback port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+// freeUDPPort returns a loopback port free for a peer to bind.
+func freeUDPPort(t *testing.T) int { return testports.UDP(t, 1)[0] }
 
 // waitBound waits until p listens on the loopback UDP port.
 func waitBound(t *testing.T, port int, p *proc) {

@@ -3,7 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
-	"net"
+	"github.com/trunkscope/trunkscope/internal/testports"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,15 +17,7 @@ import (
 
 const sippBin = "/usr/bin/sipp"
 
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+func freeUDPPort(t *testing.T) int { return testports.UDP(t, 1)[0] }
 
 type counter struct {
 	mu     sync.Mutex
@@ -68,7 +60,8 @@ func TestLoopbackCaptureOfSIPpCalls(t *testing.T) {
 	go func() { done <- src.Run(ctx, p, sink, nil) }()
 
 	dir := t.TempDir()
-	server := exec.Command(sippBin, "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uas), "-nostdin")
+	// Media ports of their own: SIPp binds four from -mp (default 6000).
+	server := exec.Command(sippBin, "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uas), "-mp", fmt.Sprint(testports.Range(t, 4)), "-nostdin")
 	server.Dir = dir
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -77,6 +70,7 @@ func TestLoopbackCaptureOfSIPpCalls(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	const calls = 5
 	client := exec.Command(sippBin, fmt.Sprintf("127.0.0.1:%d", uas), "-sn", "uac", "-i", "127.0.0.1", "-p", fmt.Sprint(uac),
+		"-mp", fmt.Sprint(testports.Range(t, 4)),
 		"-m", fmt.Sprint(calls), "-r", "10", "-d", "200", "-timeout", "30s", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "uac.err"))
 	client.Dir = dir
 	if out, err := client.CombinedOutput(); err != nil {
