@@ -72,6 +72,16 @@ func (r *timeRange) parse() (from, to time.Time, err error) {
 	return from, to, nil
 }
 
+// openRange parses --from/--to and opens the store for reading; close the
+// stack after use.
+func (c *common) openRange(e *env, rng *timeRange) (s *stack, from, to time.Time, err error) {
+	if from, to, err = rng.parse(); err != nil {
+		return nil, from, to, err
+	}
+	s, err = c.open(context.Background(), e, false)
+	return s, from, to, err
+}
+
 func parseTime(s string, def time.Time) (time.Time, error) {
 	if s == "" {
 		return def, nil

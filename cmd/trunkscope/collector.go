@@ -172,7 +172,7 @@ func serveHTTP(ctx context.Context, e *env, addr string, h http.Handler) (func()
 			e.log.Error("http server", "err", err)
 		}
 	}()
-	e.log.Info("serving http", "addr", ln.Addr().String(), "paths", "/healthz /readyz /metrics")
+	e.log.Info("serving http", "addr", ln.Addr().String())
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -51,25 +49,7 @@ func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve listens on addr until ctx ends.
 func (m *metrics) serve(ctx context.Context, e *env, addr string) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listener on %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: m, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Error("metrics server", "err", err)
-		}
-	}()
-	e.log.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics")
-	return func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		<-done
-	}, nil
+	return serveHTTP(ctx, e, addr, m)
 }
 
 // gaugeCounters are probe counters that are levels, not totals.

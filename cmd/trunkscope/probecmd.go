@@ -403,16 +403,12 @@ Example: trunkscope probe failover --group nl-out --from 2026-11-24 --config pro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	f, t, err := rng.parse()
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	s, err := c.open(ctx, e, false)
+	s, f, t, err := c.openRange(e, &rng)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	ctx := context.Background()
 	if len(s.cfg.Groups) == 0 {
 		return usagef("no groups in %s: configure groups with trunk priorities", s.cfg.Source)
 	}

@@ -307,16 +307,12 @@ closed periods get adjustment lines. Running it twice changes nothing.`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	from, to, err := rng.parse()
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	s, err := c.open(ctx, e, false)
+	s, from, to, err := c.openRange(e, &rng)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	ctx := context.Background()
 	p, err := currentPricing(ctx, s.cfg, s.st, s.db())
 	if err != nil {
 		return err
@@ -659,16 +655,12 @@ of 'rate export' to the smallest currency unit.`)
 	default:
 		return usagef("--by %q: want customer, carrier, destination or day", *by)
 	}
-	from, to, err := rng.parse()
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	s, err := c.open(ctx, e, false)
+	s, from, to, err := c.openRange(e, &rng)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	ctx := context.Background()
 	loc, err := s.cfg.Rating.ReportingLocation()
 	if err != nil {
 		return err

@@ -38,16 +38,12 @@ Examples:
 	if fs.NArg() != 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	from, to, err := rng.parse()
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	s, err := c.open(ctx, e, false)
+	s, from, to, err := c.openRange(e, &rng)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	ctx := context.Background()
 	pricing, err := currentPricing(ctx, s.cfg, s.st, s.db())
 	if err != nil {
 		return err

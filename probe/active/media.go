@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/trunkscope/trunkscope/probe/g711"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -34,45 +35,6 @@ var tone = func() [8000]int16 {
 	}
 	return t
 }()
-
-// linearToULaw encodes a 16-bit sample as G.711 mu-law (ITU-T G.711,
-// the classic Sun reference: bias 0x84, clip 32635, segment search).
-func linearToULaw(s int16) byte {
-	const bias, clip = 0x84, 32635
-	v := int(s)
-	sign := 0
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (v >> (exp + 3)) & 0x0f
-	return ^byte(sign | exp<<4 | mant)
-}
-
-// linearToALaw encodes a 16-bit sample as G.711 A-law (even bits
-// inverted, 0x55).
-func linearToALaw(s int16) byte {
-	v := int(s) >> 3 // 13-bit magnitude range
-	sign := 0x80
-	if v < 0 {
-		v, sign = -v-1, 0
-	}
-	var out int
-	if v < 32 {
-		out = v >> 1
-	} else {
-		exp := 1
-		for t := v >> 5; t > 1 && exp < 7; t >>= 1 {
-			exp++
-		}
-		out = exp<<4 | (v>>exp)&0x0f
-	}
-	return byte(out|sign) ^ 0x55
-}
 
 // media is one test call's RTP: the local socket, the far end from the
 // SDP answer, and what was sent and received.
@@ -143,9 +105,9 @@ func (m *media) send(ctx context.Context, d time.Duration, stop <-chan struct{})
 				sample = 0
 			}
 			if m.pt == ptPCMA {
-				pkt[rtp.HeaderLen+j] = linearToALaw(s)
+				pkt[rtp.HeaderLen+j] = g711.ALaw(s)
 			} else {
-				pkt[rtp.HeaderLen+j] = linearToULaw(s)
+				pkt[rtp.HeaderLen+j] = g711.ULaw(s)
 			}
 		}
 		if _, err := m.conn.WriteToUDP(pkt[:], dst); err == nil {

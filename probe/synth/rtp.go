@@ -2,6 +2,7 @@ package synth
 
 import (
 	"encoding/binary"
+	"github.com/trunkscope/trunkscope/probe/g711"
 	"math"
 	"math/rand/v2"
 )
@@ -98,24 +99,7 @@ func toneTable(hz float64) []byte {
 	t := make([]byte, toneRate)
 	for i := range t {
 		v := 8000 * math.Sin(2*math.Pi*hz*float64(i)/toneRate)
-		t[i] = linearToULaw(int16(v))
+		t[i] = g711.ULaw(int16(v))
 	}
 	return t
-}
-
-// linearToULaw is the G.711 µ-law encoder.
-func linearToULaw(sample int16) byte {
-	const bias, clip = 0x84, 32635
-	v := int(sample)
-	sign := 0
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (v >> (exp + 3)) & 0x0f
-	return ^byte(sign | exp<<4 | mant)
 }
