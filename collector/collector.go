@@ -435,11 +435,14 @@ func (c *Collector) store(ctx context.Context, st *storeState, b *batch) error {
 			}
 			unrated += n
 		}
-		if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
-			return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
-		}
+		// Rated CDRs before their CDRs: a rollup (this collector's or
+		// another's) that sees a CDR then also sees its deck destination,
+		// never the "+<country>" stand-in of an unrated leg.
 		if err := c.st.Insert(ctx, db+".rated_cdrs", schema.RatedCDRColumns, rated); err != nil {
 			return fmt.Errorf("collector: storing %d rated CDRs: %w", len(rated), err)
+		}
+		if err := c.st.Insert(ctx, db+".cdrs", schema.CDRColumns, rows); err != nil {
+			return fmt.Errorf("collector: storing %d CDRs: %w", len(rows), err)
 		}
 		for i := range b.cdrs {
 			st.dirty.add(&b.cdrs[i])

@@ -332,6 +332,9 @@ func TestProductionPathEndToEnd(t *testing.T) {
 	mustRun(t, "gen", "--calls", "150", "--seed", "43", "--out", pcap)
 	truth := loadTruth(t, pcap)
 
+	// The schema first, as a deployment does: ON CLUSTER DDL waits for
+	// every replica, and two collectors would otherwise both run it.
+	mustRun(t, "migrate", "--config", cfg)
 	a := startRole(t, nil, "collector", "--config", cfg, "--data", filepath.Join(dir, "a"), "--listen", "")
 	b := startRole(t, nil, "collector", "--config", cfg, "--data", filepath.Join(dir, "b"), "--listen", "")
 	waitGroup(t, bus.Cluster{Brokers: []string{kb.Addr}}, p.prefix+"-collectors", 2)
@@ -359,7 +362,14 @@ func TestProductionPathEndToEnd(t *testing.T) {
 func TestBenchCollectorProductionPath(t *testing.T) {
 	kb := kafkatest.Shared(t)
 	ch := storetest.ServerAddr(t)
-	r := mustRun(t, "bench", "collector", "--pipeline-calls", "100", "--brokers", kb.Addr, "--clickhouse", ch)
+	// TRUNKSCOPE_BENCH_CALLS sizes the run for the README's figure:
+	//   TRUNKSCOPE_BENCH_CALLS=20000 go test -v -run TestBenchCollectorProductionPath ./cmd/trunkscope/
+	calls := "100"
+	if n := os.Getenv("TRUNKSCOPE_BENCH_CALLS"); n != "" {
+		calls = n
+	}
+	r := mustRun(t, "bench", "collector", "--pipeline-calls", calls, "--brokers", kb.Addr, "--clickhouse", ch)
+	t.Log("\n" + r.stdout)
 	for _, want := range []string{"collector: kfake -> chDB, CDRs and rollups", "collector: Kafka " + kb.Addr + " -> ClickHouse " + ch + ", CDRs and rollups"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("bench printed:\n%s\nwant a line %q", r.stdout, want)
