@@ -29,19 +29,15 @@ start time. Times are RFC 3339 (2026-01-05T09:00:00Z) or dates (2026-01-05, UTC)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	f, t, err := rng.parse()
-	if err != nil {
-		return err
-	}
 	if *format != "csv" && *format != "jsonl" {
 		return usagef("--format %q: want csv or jsonl", *format)
 	}
-	ctx := context.Background()
-	s, err := c.open(ctx, e, false)
+	s, f, t, err := c.openRange(e, &rng)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	ctx := context.Background()
 	w := bufio.NewWriterSize(e.stdout, 1<<16)
 	n, err := collector.Export(ctx, s.st, s.db(), f, t, *format, w)
 	if ferr := w.Flush(); err == nil {

@@ -371,19 +371,15 @@ seconds its amount was computed from.`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	from, to, err := rng.parse()
-	if err != nil {
-		return err
-	}
 	if *format != "csv" && *format != "jsonl" {
 		return usagef("--format %q: want csv or jsonl", *format)
 	}
-	ctx := context.Background()
-	s, err := c.open(ctx, e, false)
+	s, from, to, err := c.openRange(e, &rng)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	ctx := context.Background()
 	if loc, err := s.cfg.Rating.ReportingLocation(); err == nil {
 		from, to = zoned(rng, from, to, loc)
 	}
