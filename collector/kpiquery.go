@@ -43,6 +43,7 @@ type KPI struct {
 	ConcurrentPeak                                int64 // ByTrunk only
 	Codes                                         map[uint16]int64
 	Quality
+	Reachability // ByTrunk only: OPTIONS pings
 }
 
 // Quality is the audio quality of the answered legs with media reports.
@@ -242,8 +243,61 @@ func KPIs(ctx context.Context, st store.Store, db string, q KPIQuery) ([]KPI, er
 			k.CPSPeak = max(k.CPSPeak, conc.Int(j, "cps"))
 		}
 	}
+	if out, err = addOptions(ctx, st, db, out, bucket, where); err != nil {
+		return nil, err
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Bucket.Before(out[j].Bucket) })
 	return out, nil
+}
+
+// Reachability is what the active probe's OPTIONS pings say about a trunk in a
+// bucket (all directions: a ping has none).
+type Reachability struct {
+	Pings, Answered int64 // answered: result ok (any SIP response)
+	RTTSumUS        int64 // over the answered pings
+}
+
+// Availability is the share of pings answered; NaN without pings.
+func (o Reachability) Availability() float64 { return ratio(o.Answered, o.Pings) }
+
+// RTT is the mean round-trip time of the answered pings.
+func (o Reachability) RTT() time.Duration {
+	if o.Answered == 0 {
+		return 0
+	}
+	return time.Duration(o.RTTSumUS/o.Answered) * time.Microsecond
+}
+
+// addOptions fills each trunk row's Reachability from options_pings, and adds a
+// row for a trunk that was pinged but carried no call in the bucket: the
+// idle backup trunk is what OPTIONS monitoring is for.
+func addOptions(ctx context.Context, st store.Store, db string, out []KPI, bucket, where string) ([]KPI, error) {
+	r, err := st.Query(ctx, fmt.Sprintf(`SELECT %s AS bucket, trunk, count() AS pings, countIf(result = 'ok') AS answered,
+		sumIf(rtt_us, result = 'ok') AS rtt_sum
+		FROM (SELECT toStartOfMinute(ts) AS minute, trunk, result, rtt_us FROM %s.options_pings FINAL) WHERE %s
+		GROUP BY bucket, trunk ORDER BY bucket, trunk`, bucket, db, where))
+	if err != nil {
+		return nil, fmt.Errorf("collector: KPI OPTIONS: %w", err)
+	}
+	at := map[[2]string][]int{}
+	for i := range out {
+		k := [2]string{out[i].Bucket.Format(store.DateTimeLayout), out[i].Trunk}
+		at[k] = append(at[k], i)
+	}
+	for j := range r.Data {
+		o := Reachability{Pings: r.Int(j, "pings"), Answered: r.Int(j, "answered"), RTTSumUS: r.Int(j, "rtt_sum")}
+		k := [2]string{r.String(j, "bucket"), r.String(j, "trunk")}
+		rows, ok := at[k]
+		if !ok {
+			b, _ := time.ParseInLocation(store.DateTimeLayout, k[0], time.UTC)
+			out = append(out, KPI{Bucket: b, Trunk: k[1], Codes: map[uint16]int64{}, Reachability: o})
+			continue
+		}
+		for _, i := range rows {
+			out[i].Reachability = o
+		}
+	}
+	return out, r.Err()
 }
 
 // addQuality fills each row's Quality from the quality rollup, grouped as

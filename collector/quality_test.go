@@ -141,3 +141,52 @@ func TestRollupFollowsMovedLeg(t *testing.T) {
 		}
 	})
 }
+
+// TestKPIReachability: OPTIONS pings give each trunk row its availability
+// and mean RTT, and an idle trunk that was only pinged still gets a row.
+func TestKPIReachability(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, st store.Store, db string) {
+		ctx := context.Background()
+		if _, err := schema.Migrate(ctx, st, db); err != nil {
+			t.Fatal(err)
+		}
+		minute := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+		c := CDR{CallID: "c1", Trunk: "primary", Direction: "outbound", StartUS: minute.UnixMicro() + 1e6,
+			EndUS: minute.UnixMicro() + 2e6, PDDMs: -1, RingMs: -1, Outcome: Busy, FinalCode: 486, Version: 1}
+		if err := st.Insert(ctx, db+".cdrs", schema.CDRColumns, [][]any{c.Row()}); err != nil {
+			t.Fatal(err)
+		}
+		var pings [][]any
+		ping := func(trunk string, sec int, result string, rttUS uint32) {
+			ts := minute.Add(time.Duration(sec) * time.Second)
+			pings = append(pings, []any{fmt.Sprintf("%s-%d", trunk, sec), ts, uint64(ts.UnixMicro()), trunk, "sip:x", "udp",
+				uint16(200), rttUS, result, "up", "p", ""})
+		}
+		ping("primary", 1, "ok", 1000)
+		ping("primary", 2, "ok", 3000)
+		ping("primary", 3, "ok", 2000)
+		ping("primary", 4, "timeout", 0)
+		ping("backup", 5, "ok", 500)
+		pings = append(pings, pings[0]) // a redelivered event collapses
+		if err := st.Insert(ctx, db+".options_pings", schema.OptionsPingColumns, pings); err != nil {
+			t.Fatal(err)
+		}
+		if err := RecomputeRollups(ctx, st, db, minute, minute.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		ks, err := KPIs(ctx, st, db, KPIQuery{From: minute, To: minute.Add(time.Hour), By: ByTrunk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]Reachability{}
+		for _, k := range ks {
+			got[k.Trunk] = k.Reachability
+		}
+		if len(ks) != 2 || got["primary"] != (Reachability{4, 3, 6000}) || got["backup"] != (Reachability{1, 1, 500}) {
+			t.Fatalf("KPI rows %+v", ks)
+		}
+		if a, r := got["primary"].Availability(), got["primary"].RTT(); a != 0.75 || r != 2*time.Millisecond {
+			t.Fatalf("primary: availability %v, RTT %v", a, r)
+		}
+	})
+}

@@ -62,17 +62,17 @@ Examples:
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "BUCKET\tTRUNK\tDIR\tDEST\tATTEMPTS\tASR\tACD\tNER\tSER\tSEER\tISA\tSCR\tPDD\tPDD95\t408\t503\tCPS\tCONC/CH\tMOS\tMOS10\tLOSS\t1WAY\t")
+	fmt.Fprintln(tw, "BUCKET\tTRUNK\tDIR\tDEST\tATTEMPTS\tASR\tACD\tNER\tSER\tSEER\tISA\tSCR\tPDD\tPDD95\t408\t503\tCPS\tCONC/CH\tMOS\tMOS10\tLOSS\t1WAY\tOPTIONS\t")
 	for _, k := range rows {
 		conc := fmt.Sprint(k.ConcurrentPeak)
 		if ch := channels[k.Trunk]; ch > 0 {
 			conc += fmt.Sprintf("/%d", ch)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t\n",
 			k.Bucket.Format("2006-01-02 15:04"), dash(k.Trunk), dash(k.Direction), dash(k.Destination), k.Attempts,
 			pct(k.ASR()), acd(k.ACD()), pct(k.NER()), pct(k.SER()), pct(k.SEER()), pct(k.ISA()), pct(k.SCR()),
 			ms(k.PDDMean()), ms(k.PDDQuantile(0.95)), k.C408, k.C503, k.CPSPeak, conc,
-			mos(k.MOSMean()), mos(k.MOSQuantile(0.1)), lossPct(k.LossPct()), k.OneWayLegs)
+			mos(k.MOSMean()), mos(k.MOSQuantile(0.1)), lossPct(k.LossPct()), k.OneWayLegs, reach(k.Reachability))
 	}
 	return tw.Flush()
 }
@@ -89,6 +89,14 @@ func pct(f float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*f)
+}
+
+// reach renders OPTIONS availability and mean RTT, "-" without pings.
+func reach(o collector.Reachability) string {
+	if o.Pings == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s %.0fms", pct(o.Availability()), float64(o.RTT().Microseconds())/1000)
 }
 
 func mos(f float64) string {
@@ -135,5 +143,7 @@ func kpiJSON(k collector.KPI, channels int) map[string]any {
 		"codes": codes, "media_legs": k.MediaLegs, "mos_mean": r(k.MOSMean()), "mos_p10": r(k.MOSQuantile(0.1)),
 		"loss_pct": r(k.LossPct()), "jitter_mean_us": k.JitterMean().Microseconds(), "jitter_max_us": k.JitterMaxUS,
 		"one_way_legs": k.OneWayLegs, "streams": k.Streams,
+		"options_pings": k.Pings, "options_answered": k.Reachability.Answered, "options_availability": r(k.Availability()),
+		"options_rtt_ms": float64(k.RTT().Microseconds()) / 1000,
 	}
 }

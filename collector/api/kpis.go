@@ -38,6 +38,14 @@ type KPI struct {
 	CPSPeak        int64            `json:"cps_peak"`
 	ConcurrentPeak int64            `json:"concurrent_peak"`
 	Codes          map[string]int64 `json:"codes,omitempty"`
+	MediaLegs      int64            `json:"media_legs"`
+	MOSMean        *float64         `json:"mos_mean"`
+	MOSP10         *float64         `json:"mos_p10"`
+	LossPct        *float64         `json:"loss_pct"`
+	OneWayLegs     int64            `json:"one_way_legs"`
+	OptionsPings   int64            `json:"options_pings"`
+	Availability   *float64         `json:"options_availability"`
+	OptionsRTTMs   float64          `json:"options_rtt_ms"`
 }
 
 func ratioPtr(v float64) *float64 {
@@ -113,7 +121,10 @@ func (s *server) kpis(w http.ResponseWriter, r *http.Request) {
 			ASR: ratioPtr(k.ASR()), NER: ratioPtr(k.NER()), SER: ratioPtr(k.SER()), SEER: ratioPtr(k.SEER()),
 			ISA: ratioPtr(k.ISA()), SCR: ratioPtr(k.SCR()), ACDs: k.ACD().Seconds(), PDDMeanMs: k.PDDMean().Milliseconds(),
 			Busy: k.Busy, NoAnswer: k.NoAnswer, Cancelled: k.Cancelled, Rejected: k.Rejected, Timeout: k.Timeout,
-			C408: k.C408, C503: k.C503, CPSPeak: k.CPSPeak, ConcurrentPeak: k.ConcurrentPeak}
+			C408: k.C408, C503: k.C503, CPSPeak: k.CPSPeak, ConcurrentPeak: k.ConcurrentPeak,
+			MediaLegs: k.MediaLegs, MOSMean: ratioPtr(k.MOSMean()), MOSP10: ratioPtr(k.MOSQuantile(0.1)),
+			LossPct: ratioPtr(k.LossPct()), OneWayLegs: k.OneWayLegs, OptionsPings: k.Pings,
+			Availability: ratioPtr(k.Availability()), OptionsRTTMs: float64(k.RTT().Microseconds()) / 1000}
 		if len(k.Codes) > 0 {
 			o.Codes = map[string]int64{}
 			for c, n := range k.Codes {
