@@ -1,6 +1,6 @@
 package hep
 
-import "errors"
+import "github.com/trunkscope/trunkscope/probe/internal/reject"
 
 // Reason classifies why a packet was rejected, so that a server can count
 // rejections in an array indexed by reason instead of matching strings.
@@ -59,6 +59,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.msg }
 
+// Why returns the rejection's reason.
+func (e *Error) Why() Reason { return e.Reason }
+
 // Sentinel errors, one per Reason.
 var (
 	ErrNotHEP    error = &Error{ReasonNotHEP, "hep: not a HEP packet"}
@@ -74,18 +77,4 @@ var (
 
 // ReasonOf returns the reason of an error from this package (also when
 // wrapped), ReasonNone for nil and for errors from elsewhere.
-func ReasonOf(err error) Reason {
-	if err == nil {
-		return ReasonNone
-	}
-	// The direct assertion keeps the common, unwrapped case free of
-	// errors.As, whose target escapes.
-	if e, ok := err.(*Error); ok {
-		return e.Reason
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	return ReasonNone
-}
+func ReasonOf(err error) Reason { return reject.ReasonOf[Reason, *Error](err, ReasonNone) }

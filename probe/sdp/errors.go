@@ -1,6 +1,10 @@
 package sdp
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/trunkscope/trunkscope/probe/internal/reject"
+)
 
 // Reason classifies why Parse rejected a body, so that a caller can count
 // rejections per reason in an array instead of matching strings.
@@ -49,6 +53,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.msg }
 
+// Why returns the rejection's reason.
+func (e *Error) Why() Reason { return e.Reason }
+
 // Is makes every rejection except ErrNotSDP match ErrMalformed: "this was SDP
 // but broken" is what a caller usually counts apart from "not SDP at all"
 // (a multipart body, an ISUP blob, a wrong Content-Type).
@@ -68,20 +75,6 @@ var (
 	ErrBadRTCP       error = &Error{ReasonBadRTCP, "sdp: bad rtcp attribute"}
 )
 
-// ReasonOf returns the reason of an error from Parse (also when wrapped),
-// ReasonNone for nil and for errors from elsewhere.
-func ReasonOf(err error) Reason {
-	if err == nil {
-		return ReasonNone
-	}
-	// The direct assertion keeps the common, unwrapped case free of
-	// errors.As, whose target escapes.
-	if e, ok := err.(*Error); ok {
-		return e.Reason
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	return ReasonNone
-}
+// ReasonOf returns the reason of an error from Parse (also when
+// wrapped), ReasonNone for nil and for errors from elsewhere.
+func ReasonOf(err error) Reason { return reject.ReasonOf[Reason, *Error](err, ReasonNone) }

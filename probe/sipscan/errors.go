@@ -1,6 +1,10 @@
 package sipscan
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/trunkscope/trunkscope/probe/internal/reject"
+)
 
 // Reason classifies why Scan or Frame rejected bytes, so that a probe can
 // count rejections per reason in an array instead of matching strings.
@@ -58,6 +62,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.msg }
 
+// Why returns the rejection's reason.
+func (e *Error) Why() Reason { return e.Reason }
+
 // Is makes every rejection except ErrNotSIP match ErrMalformed: "this was SIP
 // but broken" is what a caller usually counts, separately from "not SIP".
 func (e *Error) Is(target error) bool {
@@ -81,18 +88,4 @@ var (
 
 // ReasonOf returns the reason of an error from Scan or Frame (also when
 // wrapped), ReasonNone for nil and for errors from elsewhere.
-func ReasonOf(err error) Reason {
-	if err == nil {
-		return ReasonNone
-	}
-	// The direct assertion keeps the common, unwrapped case free of
-	// errors.As, whose target escapes.
-	if e, ok := err.(*Error); ok {
-		return e.Reason
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	return ReasonNone
-}
+func ReasonOf(err error) Reason { return reject.ReasonOf[Reason, *Error](err, ReasonNone) }
