@@ -113,22 +113,7 @@ func TestOptionsFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	garbage, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer garbage.Close()
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, from, err := garbage.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_ = n
-			garbage.WriteTo([]byte("SIP/2.0 200 OK\r\nthis is not a header\r\n\r\n"), from)
-		}
-	}()
+	garbage := garbagePeer(t, "SIP/2.0 200 OK\r\nthis is not a header\r\n\r\n")
 	for _, tc := range []struct {
 		name, uri, transport string
 		want                 string
@@ -161,4 +146,26 @@ func TestOptionsFaults(t *testing.T) {
 			t.Logf("%s: %s in %v", r.Result, r.Detail, took.Round(time.Millisecond))
 		})
 	}
+}
+
+// garbagePeer is a UDP peer on loopback that answers every datagram with
+// reply (a malformed SIP response); closed at the end of the test.
+func garbagePeer(t *testing.T, reply string) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			_, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			c.WriteTo([]byte(reply), from)
+		}
+	}()
+	return c
 }

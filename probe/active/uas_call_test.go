@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"math"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -207,21 +206,7 @@ func TestPingHeadersAndSource(t *testing.T) {
 // at the deadline, never at Timer B.
 func TestCallFaults(t *testing.T) {
 	closed := freePort(t)
-	garbage, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer garbage.Close()
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			_, from, err := garbage.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			garbage.WriteTo([]byte("SIP/2.0 180 Ringing\r\nno colon\r\n\r\n"), from)
-		}
-	}()
+	garbage := garbagePeer(t, "SIP/2.0 180 Ringing\r\nno colon\r\n\r\n")
 	for _, tc := range []struct{ name, uri, transport, want string }{
 		{"closed udp port", fmt.Sprintf("sip:127.0.0.1:%d", closed), "udp", "port unreachable"},
 		{"refused tcp", fmt.Sprintf("sip:127.0.0.1:%d", closed), "tcp", "connection refused"},
